@@ -68,6 +68,7 @@ class dense_variant final : public attention_variant {
     const double f = 4.0 * p.batch * p.heads * double(p.seq_len) * p.seq_len * p.head_dim;
     return {dense_equivalent_flops(p), f};  // causal still computes the full product, then masks
   }
+  std::optional<budget_setting> exact_setting(const problem&) const override { return budget_setting{}; }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set&, device_kind) const override {
     return std::make_unique<dense_instance>(p);
   }

@@ -116,6 +116,7 @@ class dense_stream_variant final : public attention_variant {
     }
     return {dense_equivalent_flops(p), 4.0 * p.batch * p.heads * pairs * d};
   }
+  std::optional<budget_setting> exact_setting(const problem&) const override { return budget_setting{}; }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
                                                   device_kind) const override {
     return std::make_unique<dense_stream_instance>(p, static_cast<int>(params.get_int("query_block")),

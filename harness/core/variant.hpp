@@ -35,6 +35,16 @@ struct capabilities {
   std::string k_meaning;          ///< one line for `seabench list`, e.g. "keys i-k+1..i"
   bool exposes_support = false;   ///< run() can report which keys each (batch, head, query) attended
   std::string reference_variant;  ///< for GPU-only variants: the CPU variant that checks them
+  bool randomized = false;        ///< draws random parts from the seed (features, hashes, blocks)
+  /// Causal canary tolerance: changing K/V after position i may move row i by at most this much
+  /// (relative). 0 = bitwise (sparse methods); kernel methods may need ~1e-6 for fp32 rounding.
+  double causal_canary_rel_tol = 0.0;
+};
+
+/// A budget setting (parameter overrides and k) used by the conformance suite's properties.
+struct budget_setting {
+  std::map<std::string, param_value> params;
+  std::optional<int> k;
 };
 
 struct flop_count {
@@ -86,6 +96,15 @@ class attention_variant {
   /// Bytes this variant allocates above the inputs for one call, output included.
   [[nodiscard]] virtual std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const = 0;
   [[nodiscard]] virtual flop_count flops(const problem& p, const param_set& params) const = 0;
+  /// A setting under which this variant computes exact softmax attention on `p` (e.g. window with
+  /// k ≥ T), or nullopt when no budget makes it exact. The conformance suite checks it against the
+  /// fp64 reference.
+  [[nodiscard]] virtual std::optional<budget_setting> exact_setting(const problem& /*p*/) const {
+    return std::nullopt;
+  }
+  /// Increasing budgets (more features, hashes, keys...) under which the error should fall; empty
+  /// when the variant has no budget. The conformance suite checks the seed-averaged error falls.
+  [[nodiscard]] virtual std::vector<budget_setting> budget_ladder(const problem& /*p*/) const { return {}; }
   /// Untimed set-up for one case. Throws sb::unsupported_case for combinations found only here.
   [[nodiscard]] virtual std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
                                                                         device_kind device) const = 0;
