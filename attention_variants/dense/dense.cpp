@@ -33,8 +33,9 @@ class dense_instance final : public attention_instance {
  public:
   explicit dense_instance(const problem& p) : m_p(p) {}
 
-  void run(qkv_view in, float* out, run_context&) override {
+  void run(qkv_view in, float* out, run_context& ctx) override {
     const int t = m_p.seq_len, d = m_p.head_dim;
+    ctx.extras["keys_per_query"] = m_p.causal ? (t + 1) / 2.0 : t;  // every visible key
     const std::size_t heads = static_cast<std::size_t>(m_p.batch) * m_p.heads;
     const std::size_t head_elems = static_cast<std::size_t>(t) * d;
     const std::size_t score_elems = static_cast<std::size_t>(t) * t;

@@ -19,8 +19,9 @@ class dense_stream_instance final : public attention_instance {
  public:
   dense_stream_instance(const problem& p, int bq, int bk) : m_p(p), m_bq(bq), m_bk(bk) {}
 
-  void run(qkv_view in, float* out, run_context&) override {
+  void run(qkv_view in, float* out, run_context& ctx) override {
     const int t = m_p.seq_len, d = m_p.head_dim;
+    ctx.extras["keys_per_query"] = m_p.causal ? (t + 1) / 2.0 : t;  // every visible key
     const std::size_t heads = static_cast<std::size_t>(m_p.batch) * m_p.heads;
     const std::size_t head_elems = static_cast<std::size_t>(t) * d;
     const float tau = static_cast<float>(m_p.scale());

@@ -1,0 +1,184 @@
+#include "harness/runner/case_worker.hpp"
+
+#include <malloc.h>
+#include <sys/prctl.h>
+
+#include <csignal>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "harness/core/blas.hpp"
+#include "harness/core/dataset.hpp"
+#include "harness/core/errors.hpp"
+#include "harness/core/memory_tracker.hpp"
+#include "harness/core/variant.hpp"
+#include "harness/measure/cpu_timer.hpp"
+#include "harness/measure/process_memory.hpp"
+#include "harness/metrics/accuracy.hpp"
+#include "harness/metrics/exact_reference.hpp"
+#include "harness/metrics/reference_rows.hpp"
+#include "harness/metrics/sample_stats.hpp"
+
+namespace sb {
+namespace {
+
+template <typename T>
+nlohmann::json optional_json(const std::optional<T>& x) {
+  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
+}
+
+/// Touch OpenBLAS once so its per-thread buffers exist before memory baselines are taken.
+void warm_blas() {
+  float a[16] = {}, b[16] = {}, c[16] = {};
+  blas::sgemm(false, false, 4, 4, 4, 1.0f, a, 4, b, 4, 0.0f, c, 4);
+}
+
+/// Median of each extra column over the timed calls.
+void add_extra_medians(nlohmann::json& row, const std::map<std::string, std::vector<double>>& extras) {
+  for (const auto& [name, values] : extras) row[name] = summarize(values).median;
+}
+
+void measure_and_check(const case_spec& c, const attention_variant& v, nlohmann::json& row) {
+  const dataset_source* ds = dataset_registry::instance().find(c.dataset.at("kind").get<std::string>());
+  if (!ds) throw data_error(fmt::format("unknown dataset kind '{}'", c.dataset.at("kind").get<std::string>()));
+  const qkv_host in = ds->load(c.dataset, c.prob);
+  const qkv_view view{in.q.data(), in.k.data(), in.v.data()};
+  auto instance = v.instantiate(c.prob, c.params, c.device);
+  const std::size_t out_elems = c.prob.qkv_elements();
+
+  // --- memory: one call in a clean peak window (output included, inputs excluded) ---
+  auto& tracker = memory_tracker::instance();
+  warm_blas();
+  const auto rss_before = resident_bytes();
+  const bool hwm_reset = reset_peak_resident();
+  const std::size_t live_before = tracker.current_bytes();
+  tracker.reset_peak();
+  {
+    tracked_buffer<float> out(out_elems);
+    run_context ctx;
+    instance->run(view, out.data(), ctx);
+  }
+  row["peak_mem_bytes"] = tracker.peak_bytes() - live_before;
+  if (hwm_reset && rss_before) {
+    if (const auto hwm = peak_resident_bytes()) row["process_peak_rss_bytes"] = *hwm > *rss_before ? *hwm - *rss_before : 0;
+  }
+
+  // --- timing ---
+  tracked_buffer<float> out(out_elems);
+  std::map<std::string, std::vector<double>> extras;
+  run_context timed_ctx;
+  const timing_samples t = measure_cpu(
+      [&] {
+        timed_ctx.extras.clear();
+        instance->run(view, out.data(), timed_ctx);
+      },
+      c.measure,
+      [&](std::size_t) {
+        for (const auto& [name, value] : timed_ctx.extras) extras[name].push_back(value);
+      });
+  const sample_stats wall = summarize(t.wall_ms);
+  row["latency_ms_median"] = wall.median;
+  row["latency_ms_p10"] = wall.p10;
+  row["latency_ms_p90"] = wall.p90;
+  row["latency_ms_mean"] = wall.mean;
+  row["latency_rel_stdev"] = (wall.rel_stdev);
+  row["samples"] = wall.count;
+  row["stop_reason"] = t.stop_reason;
+  row["cpu_time_ms_median"] = summarize(t.cpu_ms).median;
+  if (wall.median > 0)
+    row["gflops_per_s"] = v.flops(c.prob, c.params).executed / (wall.median * 1e-3) / 1e9;
+  add_extra_medians(row, extras);
+
+  // --- accuracy: an untimed call that also reports the support, against the fp64 reference ---
+  attention_support support;
+  run_context acc_ctx;
+  if (v.caps().exposes_support) acc_ctx.support = &support;
+  instance->run(view, out.data(), acc_ctx);
+  for (const auto& [name, value] : acc_ctx.extras)
+    if (!row.contains(name)) row[name] = value;
+  const auto ref = exact_reference(c.prob, in.q.data(), in.k.data(), in.v.data(), choose_reference_rows(c.prob, c.measure));
+  const accuracy_report acc = compute_accuracy(c.prob, in.q.data(), in.k.data(), in.v.data(), out.data(), ref,
+                                               acc_ctx.support ? &support : nullptr);
+  row["rel_err"] = (acc.rel_err);
+  row["cos_sim"] = (acc.cos_sim);
+  row["cos_sim_p10"] = (acc.cos_sim_p10);
+  row["max_abs_err"] = (acc.max_abs_err);
+  row["mass_recall"] = optional_json(acc.mass_recall);
+  row["mass_recall_p10"] = optional_json(acc.mass_recall_p10);
+  row["topk_recall"] = optional_json(acc.topk_recall);
+  // Variants without a support may report keys_per_query themselves (as an extra); the measured
+  // support wins when there is one.
+  if (acc.keys_per_query) row["keys_per_query"] = *acc.keys_per_query;
+  row["keys_per_query_max"] = optional_json(acc.keys_per_query_max);
+  row["ref_rows"] = acc.ref_rows;
+  row["reference"] = "fp64_cpu";
+  row["nonfinite_outputs"] = acc.nonfinite_outputs;
+  if (acc.future_keys > 0)
+    throw std::runtime_error(fmt::format("variant attended {} future keys in a causal case", acc.future_keys));
+  row["status"] = acc.nonfinite_outputs > 0 ? "error" : "ok";
+  if (acc.nonfinite_outputs > 0) row["error"] = fmt::format("{} non-finite output values", acc.nonfinite_outputs);
+}
+
+}  // namespace
+
+nlohmann::json run_case(const case_spec& c) {
+  nlohmann::json row = nlohmann::json::object();
+  const attention_variant* v = variant_registry::instance().find(c.variant);
+  if (!v) {
+    row["status"] = "error";
+    row["error"] = fmt::format("unknown variant '{}'", c.variant);
+    return row;
+  }
+  const int threads = c.measure.threads > 0 ? c.measure.threads : static_cast<int>(std::thread::hardware_concurrency());
+  blas::set_threads(threads);
+  row["threads"] = threads;
+  row["analytic_mem_bytes"] = v->analytic_memory_bytes(c.prob, c.params);
+  const flop_count f = v->flops(c.prob, c.params);
+  row["flops_dense_equiv"] = f.dense_equiv;
+  row["flops_executed"] = f.executed;
+  memory_tracker::instance().set_limit(c.measure.cpu_memory_limit_bytes);
+  try {
+    if (c.measure.cpu_memory_limit_bytes != 0 && v->analytic_memory_bytes(c.prob, c.params) > c.measure.cpu_memory_limit_bytes)
+      throw out_of_memory(fmt::format("predicted {} bytes", v->analytic_memory_bytes(c.prob, c.params)),
+                          v->analytic_memory_bytes(c.prob, c.params));
+    measure_and_check(c, *v, row);
+  } catch (const out_of_memory& e) {
+    row["status"] = "oom";
+    row["error"] = e.what();
+    row["oom_requested_bytes"] = e.requested_bytes;
+  } catch (const unsupported_case& e) {
+    row["status"] = "unsupported";
+    row["error"] = e.what();
+  } catch (const std::bad_alloc&) {
+    row["status"] = "oom";
+    row["error"] = "std::bad_alloc (untracked allocation failed)";
+  } catch (const std::exception& e) {
+    row["status"] = "error";
+    row["error"] = e.what();
+  }
+  return row;
+}
+
+int worker_main() {
+  // Die with the parent: a killed sweep must not leave workers running.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // A fixed mmap threshold keeps large buffers out of the heap, so freed memory leaves RSS and the
+  // next case's (and the next call's) high-water mark stays meaningful.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  case_spec c;
+  try {
+    c = case_spec::from_json(nlohmann::json::parse(input));
+  } catch (const std::exception& e) {
+    std::cerr << "seabench worker: bad case description: " << e.what() << "\n";
+    return 3;
+  }
+  std::cout << run_case(c).dump() << std::endl;
+  return 0;
+}
+
+}  // namespace sb
