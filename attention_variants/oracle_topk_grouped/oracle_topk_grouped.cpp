@@ -1,0 +1,189 @@
+// oracle_topk_grouped: SEA's grouped-selection upper bound. For each (batch, query), all heads
+// compete for one budget of min(H·k, H·L_i) keys (L_i = visible keys: i+1 causal, else T), ranked by
+// the exact softmax probability p^h_ij = exp(s^h_ij − lse^h_i), since heads have different
+// normalisers. Ranking uses the log-probability s − lse (fp64), which orders like p without
+// exp underflow creating false ties; ties: lower key index, then lower head. Each head then attends
+// its own selected keys with a softmax over them; a head that got none outputs 0 (the harness's
+// mass_recall counts its mass as 0). Quadratic scoring: a bound, not a speed contender.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "attention_variants/sparse_common/sparse_attend.hpp"
+#include "harness/core/blas.hpp"
+#include "harness/core/errors.hpp"
+#include "harness/core/memory_tracker.hpp"
+#include "harness/core/variant.hpp"
+
+namespace sb {
+namespace {
+
+constexpr int query_block = 32;  // queries scored per GEMM tile (for every head at once)
+
+int tile_rows(const problem& p) { return std::min(query_block, p.seq_len); }
+/// Most keys one head can get in one row: the whole budget, but never more than T.
+std::size_t max_head_keys(const problem& p) {
+  return static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(p.heads) * p.k.value_or(1),
+                                                         p.seq_len));
+}
+
+class oracle_topk_grouped_instance final : public attention_instance {
+ public:
+  explicit oracle_topk_grouped_instance(const problem& p) : m_p(p) {}
+
+  void run(qkv_view in, float* out, run_context& ctx) override {
+    const int t = m_p.seq_len, d = m_p.head_dim, nh = m_p.heads;
+    const std::int64_t k = *m_p.k;
+    const float tau = static_cast<float>(m_p.scale());
+    const std::size_t head_elems = static_cast<std::size_t>(t) * d;
+    const int bq = tile_rows(m_p);
+    const std::size_t tile_elems = static_cast<std::size_t>(bq) * t;
+    tracked_buffer<float> tile(static_cast<std::size_t>(nh) * tile_elems);  // [H, bq, T] scores
+    tracked_buffer<double> logp(static_cast<std::size_t>(nh) * t);       // log-probabilities, one query
+    tracked_buffer<std::int32_t> cand(static_cast<std::size_t>(nh) * t);    // candidate ids h·L + j
+    tracked_buffer<std::int32_t> count(nh);
+    tracked_buffer<float> row_scores(max_head_keys(m_p));
+    std::vector<std::vector<std::int32_t>> sup_rows;
+    if (ctx.support) sup_rows.resize(m_p.rows());
+
+    for (int b = 0; b < m_p.batch; ++b) {
+      const std::size_t b_off = static_cast<std::size_t>(b) * nh * head_elems;
+      for (int q0 = 0; q0 < t; q0 += bq) {
+        const int nq = std::min(bq, t - q0);
+        const int key_end = m_p.causal ? q0 + nq : t;
+        for (int h = 0; h < nh; ++h) {
+          const std::size_t base = b_off + static_cast<std::size_t>(h) * head_elems;
+          blas::sgemm(false, true, nq, key_end, d, tau, in.q + base + static_cast<std::size_t>(q0) * d, d,
+                      in.k + base, d, 0.0f, tile.data() + h * tile_elems, key_end);
+        }
+        for (int r = 0; r < nq; ++r) {
+          const int i = q0 + r;
+          const int len = m_p.causal ? i + 1 : t;  // visible keys L_i
+          auto score = [&](int h) { return tile.data() + h * tile_elems + static_cast<std::size_t>(r) * key_end; };
+          // Log-probabilities of all H·L_i (head, key) pairs, indexed like the candidates: h·L_i + j.
+          for (int h = 0; h < nh; ++h) {
+            const float* s = score(h);
+            const float mx = *std::max_element(s, s + len);
+            double sum = 0;
+            for (int j = 0; j < len; ++j) sum += std::exp(s[j] - mx);
+            const double lse = mx + std::log(sum);
+            double* lp = logp.data() + static_cast<std::size_t>(h) * len;
+            for (int j = 0; j < len; ++j) lp[j] = static_cast<double>(s[j]) - lse;
+          }
+          // Keep the best min(H·k, H·L_i) pairs.
+          const int n = nh * len;
+          const int budget = static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(nh) * k, n));
+          for (int c = 0; c < n; ++c) cand[c] = c;
+          if (budget < n) {
+            const double* lp = logp.data();
+            std::nth_element(cand.data(), cand.data() + budget, cand.data() + n, [&](std::int32_t a, std::int32_t c) {
+              const double la = lp[a], lc = lp[c];
+              if (la != lc) return la > lc;
+              if (a % len != c % len) return a % len < c % len;  // lower key index
+              return a < c;                                       // then lower head
+            });
+          }
+          std::sort(cand.data(), cand.data() + budget);  // by head, then key
+          std::fill_n(count.data(), nh, 0);
+          for (int c = 0; c < budget; ++c) {
+            const int h = cand[c] / len;
+            ++count[h];
+            cand[c] -= h * len;  // now a key id; segments stay contiguous per head
+          }
+          int begin = 0;
+          for (int h = 0; h < nh; ++h) {
+            const std::span<const std::int32_t> keys(cand.data() + begin, static_cast<std::size_t>(count[h]));
+            begin += count[h];
+            const std::size_t base = b_off + static_cast<std::size_t>(h) * head_elems;
+            const std::size_t off = static_cast<std::size_t>(i) * d;
+            sparse::attend_row(in.q + base + off, in.k + base, in.v + base, d, tau, keys, row_scores.data(),
+                               out + base + off);
+            if (ctx.support)
+              sup_rows[(static_cast<std::size_t>(b) * nh + h) * t + i].assign(keys.begin(), keys.end());
+          }
+        }
+      }
+    }
+    if (ctx.support) {
+      ctx.support->row_ptr.assign(1, 0);
+      ctx.support->cols.clear();
+      for (const auto& row : sup_rows) {
+        ctx.support->cols.insert(ctx.support->cols.end(), row.begin(), row.end());
+        ctx.support->row_ptr.push_back(static_cast<std::int64_t>(ctx.support->cols.size()));
+      }
+    }
+  }
+
+ private:
+  problem m_p;
+};
+
+/// Σ over one batch element's queries of the shared budget min(H·k, H·L_i).
+double selected_pairs_per_batch(const problem& p) {
+  const double hk = static_cast<double>(p.heads) * p.k.value_or(1);
+  double s = 0;
+  for (int i = 0; i < p.seq_len; ++i) s += std::min(hk, static_cast<double>(p.heads) * (p.causal ? i + 1 : p.seq_len));
+  return s;
+}
+
+class oracle_topk_grouped_variant final : public attention_variant {
+ public:
+  std::string_view name() const override { return "oracle_topk_grouped"; }
+  std::string_view description() const override {
+    return "exact top-(H*k) (head, key) pairs per query by softmax probability, heads sharing one budget (SEA's "
+           "grouped-selection upper bound); each head softmaxes over its own keys, a head with none outputs 0; "
+           "scores every pair: a bound, not a speed contender";
+  }
+  capabilities caps() const override {
+    capabilities c;
+    c.uses_k = k_usage::grouped_per_query;
+    c.k_meaning = "H*k keys per query shared by all heads (causal: min(H*k, H*(i+1)))";
+    c.exposes_support = true;
+    return c;
+  }
+  std::optional<std::string> check(const problem& p, const param_set&) const override {
+    if (p.k && *p.k < 1) return fmt::format("oracle_topk_grouped needs k >= 1 (got {})", *p.k);
+    if (static_cast<std::int64_t>(p.heads) * p.seq_len > std::numeric_limits<std::int32_t>::max())
+      return std::string("oracle_topk_grouped: H*T must fit in 32 bits");
+    return std::nullopt;
+  }
+  std::size_t analytic_memory_bytes(const problem& p, const param_set&) const override {
+    const std::size_t t = p.seq_len, nh = p.heads;
+    return p.qkv_elements() * sizeof(float) + nh * static_cast<std::size_t>(tile_rows(p)) * t * sizeof(float) +
+           nh * t * (sizeof(double) + sizeof(std::int32_t)) + nh * sizeof(std::int32_t) +
+           sparse::attend_rows_scratch_bytes(max_head_keys(p));
+  }
+  flop_count flops(const problem& p, const param_set&) const override {
+    const double d = p.head_dim;
+    const double scoring = 2.0 * d * sparse::blockwise_scored_pairs(p.seq_len, tile_rows(p), p.causal) *
+                           static_cast<double>(p.batch) * p.heads;
+    const double attend = 2.0 * selected_pairs_per_batch(p) * p.batch * (2.0 * d);
+    return {dense_equivalent_flops(p), scoring + attend};
+  }
+  std::optional<budget_setting> exact_setting(const problem& p) const override {
+    return budget_setting{{}, p.seq_len};
+  }
+  std::vector<budget_setting> budget_ladder(const problem& p) const override {
+    std::set<int> ks;
+    for (int div : {8, 4, 2, 1}) ks.insert(std::max(1, p.seq_len / div));
+    std::vector<budget_setting> out;
+    for (int k : ks) out.push_back({{}, k});
+    return out;
+  }
+  std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
+                                                  device_kind) const override {
+    if (auto why = check(p, params)) throw unsupported_case(*why);
+    if (!p.k) throw unsupported_case("oracle_topk_grouped needs a value of k");
+    return std::make_unique<oracle_topk_grouped_instance>(p);
+  }
+};
+
+}  // namespace
+}  // namespace sb
+
+SB_REGISTER_VARIANT(sb::oracle_topk_grouped_variant)
