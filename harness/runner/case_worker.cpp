@@ -42,7 +42,7 @@ void add_extra_medians(nlohmann::json& row, const std::map<std::string, std::vec
   for (const auto& [name, values] : extras) row[name] = summarize(values).median;
 }
 
-void measure_and_check(const case_spec& c, const attention_variant& v, nlohmann::json& row) {
+void measure_and_check(const case_spec& c, const attention_variant& v, int threads, nlohmann::json& row) {
   const dataset_source* ds = dataset_registry::instance().find(c.dataset.at("kind").get<std::string>());
   if (!ds) throw data_error(fmt::format("unknown dataset kind '{}'", c.dataset.at("kind").get<std::string>()));
   const qkv_host in = ds->load(c.dataset, c.prob);
@@ -100,9 +100,9 @@ void measure_and_check(const case_spec& c, const attention_variant& v, nlohmann:
   instance->run(view, out.data(), acc_ctx);
   for (const auto& [name, value] : acc_ctx.extras)
     if (!row.contains(name)) row[name] = value;
-  const auto ref = exact_reference(c.prob, in.q.data(), in.k.data(), in.v.data(), choose_reference_rows(c.prob, c.measure));
+  const auto ref = exact_reference(c.prob, in.q.data(), in.k.data(), in.v.data(), choose_reference_rows(c.prob, c.measure), threads);
   const accuracy_report acc = compute_accuracy(c.prob, in.q.data(), in.k.data(), in.v.data(), out.data(), ref,
-                                               acc_ctx.support ? &support : nullptr);
+                                               acc_ctx.support ? &support : nullptr, threads);
   row["rel_err"] = (acc.rel_err);
   row["cos_sim"] = (acc.cos_sim);
   row["cos_sim_p10"] = (acc.cos_sim_p10);
@@ -145,7 +145,7 @@ nlohmann::json run_case(const case_spec& c) {
     if (c.measure.cpu_memory_limit_bytes != 0 && v->analytic_memory_bytes(c.prob, c.params) > c.measure.cpu_memory_limit_bytes)
       throw out_of_memory(fmt::format("predicted {} bytes", v->analytic_memory_bytes(c.prob, c.params)),
                           v->analytic_memory_bytes(c.prob, c.params));
-    measure_and_check(c, *v, row);
+    measure_and_check(c, *v, threads, row);
   } catch (const out_of_memory& e) {
     row["status"] = "oom";
     row["error"] = e.what();

@@ -92,14 +92,13 @@ run_summary run_sweep(sweep_plan plan, const run_options& options) {
     throw config_error(fmt::format("'{}' exists; pass --resume to continue it or --overwrite to replace it",
                                    options.output.string()));
   results_file file(options.output, columns_for(plan.cases), options.mode);
-  if (options.progress) {
-    if (file.existing().repaired_torn_line)
-      std::fprintf(stderr, "seabench: cut an incomplete last line from %s (a case interrupted while writing)\n",
-                   options.output.c_str());
-    if (!file.dropped_columns().empty())
-      std::fprintf(stderr, "seabench: the existing file lacks %zu columns of this sweep; they are left out: %s\n",
-                   file.dropped_columns().size(), fmt::format("{}", fmt::join(file.dropped_columns(), ", ")).c_str());
-  }
+  // Always said, even with --quiet: the file was changed or will lack data.
+  if (file.existing().repaired_torn_line)
+    std::fprintf(stderr, "seabench: cut an incomplete last line from %s (a case interrupted while writing)\n",
+                 options.output.c_str());
+  if (!file.dropped_columns().empty())
+    std::fprintf(stderr, "seabench: the existing file lacks %zu columns of this sweep; they are left out: %s\n",
+                 file.dropped_columns().size(), fmt::format("{}", fmt::join(file.dropped_columns(), ", ")).c_str());
 
   const nlohmann::json env = environment_columns();
   const std::string run_id = make_run_id();
