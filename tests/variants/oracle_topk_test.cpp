@@ -1,12 +1,16 @@
 // oracle_topk: the selection is the fp64 sort-based top-k (tie rule: lower key index), the output is
 // the softmax over it, k ≥ T is dense, captured mass grows with k, causal rows never see the future.
 #include <algorithm>
+#include <cmath>
+#include <filesystem>
 #include <numeric>
+#include <stdexcept>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "attention_variants/sparse_common/naive_reference.hpp"
+#include "harness/io/npy.hpp"
 
 using namespace sb;
 namespace naive = sb::sparse::naive;
@@ -145,4 +149,98 @@ TEST_CASE("oracle_topk: FLOPs and memory models", "[oracle_topk]") {
   CHECK(v->flops(p, params).executed == Approx(2.0 * (2.0 * 16 * 64 * 64 + 2.0 * 64 * 8 * 32)));
   // Memory: the output, one [32, T] score tile, a T-entry selection workspace, k scores.
   CHECK(v->analytic_memory_bytes(p, params) == p.qkv_elements() * 4 + 32 * 64 * 4 + 64 * 4 + 8 * 4);
+}
+
+// External truth: the per-head mass table of ../shared/data/README.md (brown_lm_qkv.npy, causal,
+// queries 256..2047): mass captured by the exact top-64 keys / by the last 64 keys (window k=64).
+namespace {
+
+const std::filesystem::path brown_file = SEABENCH_SHARED_DATA_DIR "/brown_lm_qkv.npy";
+// README table, [layer][head] = {top-64, window-64}.
+constexpr double brown_table[4][4][2] = {
+    {{0.68, 0.53}, {0.84, 0.61}, {0.84, 0.81}, {0.85, 0.70}},
+    {{0.99, 0.98}, {0.99, 0.99}, {1.00, 0.98}, {1.00, 0.98}},
+    {{0.98, 0.93}, {1.00, 0.98}, {0.97, 0.92}, {0.93, 0.82}},
+    {{0.91, 0.62}, {0.93, 0.64}, {0.92, 0.65}, {1.00, 0.41}},
+};
+
+struct brown_masses {
+  double top[4][4];
+  double window[4][4];
+};
+
+/// Mean fp64 softmax mass over queries 256..2047 of the supports oracle_topk and window report at
+/// k = 64 on every layer and head (computed once).
+const brown_masses& brown_measured() {
+  static const brown_masses m = [] {
+    brown_masses r{};
+    npy_reader reader(brown_file);
+    const std::vector<std::int64_t> want_shape{4, 3, 4, 2048, 64};
+    if (reader.header().shape != want_shape) throw std::runtime_error("unexpected shape " + reader.header().shape_string());
+    const int heads = 4, t = 2048, d = 64, first_query = 256;
+    const problem p{.batch = 1, .heads = heads, .seq_len = t, .head_dim = d, .causal = true, .k = 64};
+    for (int layer = 0; layer < 4; ++layer) {
+      naive::inputs in{p, {}, {}, {}};
+      std::vector<float>* tensors[3] = {&in.q, &in.k, &in.v};
+      for (int which = 0; which < 3; ++which) {
+        tensors[which]->resize(p.qkv_elements());
+        reader.read(static_cast<std::uint64_t>(layer * 3 + which) * p.qkv_elements(), npy_element::f16,
+                    *tensors[which]);
+      }
+      const auto top = naive::run_variant("oracle_topk", in);
+      const auto win = naive::run_variant("window", in);
+      for (int h = 0; h < heads; ++h) {
+        double mass_top = 0, mass_win = 0;
+        for (int i = first_query; i < t; ++i) {
+          const std::vector<double> pr = naive::probs_row(in, h, i);
+          const std::size_t row = static_cast<std::size_t>(h) * t + i;
+          for (std::int32_t j : naive::row_keys(top.support, row)) mass_top += pr[j];
+          const auto wkeys = naive::row_keys(win.support, row);
+          if (wkeys.size() != 64u || wkeys.front() != i - 63 || wkeys.back() != i)
+            throw std::runtime_error("window support is not the last 64 keys");
+          for (std::int32_t j : wkeys) mass_win += pr[j];
+        }
+        r.top[layer][h] = mass_top / (t - first_query);
+        r.window[layer][h] = mass_win / (t - first_query);
+      }
+    }
+    return r;
+  }();
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("oracle_topk at k=64 reproduces the brown_lm_qkv top-64 mass column", "[oracle_topk][brown]") {
+  if (!std::filesystem::exists(brown_file)) {
+    WARN("skipped: " << brown_file << " not found");
+    return;
+  }
+  const brown_masses& m = brown_measured();
+  for (int layer = 0; layer < 4; ++layer)
+    for (int h = 0; h < 4; ++h) {
+      INFO("layer " << layer << " head " << h << ": top-64 " << m.top[layer][h] << ", table "
+                    << brown_table[layer][h][0]);
+      CHECK(std::abs(m.top[layer][h] - brown_table[layer][h][0]) <= 0.01);
+      CHECK(m.top[layer][h] >= m.window[layer][h]);  // the oracle bounds any 64-key support
+    }
+}
+
+// Known discrepancy, hence [!shouldfail]: over queries 256..2047 the window mass of layer 0 head 0,
+// layer 2 head 3 and layer 3 head 0 is 0.519 / 0.803 / 0.598 against the README's 0.53 / 0.82 / 0.62
+// (off by 0.011 / 0.017 / 0.022); the other 13 cells agree within 0.01. An independent fp64 script
+// (no harness code besides the .npy reader) gives the same three values, and the support is checked
+// above to be exactly keys i-63..i, so the README's window column seems to come from a different
+// query sample. If the README is corrected, this test starts "failing": remove the tag then.
+TEST_CASE("window at k=64 vs the brown_lm_qkv window mass column", "[window][brown][!shouldfail]") {
+  if (!std::filesystem::exists(brown_file)) {
+    FAIL("skipped: " << brown_file << " not found");  // a [!shouldfail] test must fail to pass
+  }
+  const brown_masses& m = brown_measured();
+  for (int layer = 0; layer < 4; ++layer)
+    for (int h = 0; h < 4; ++h) {
+      INFO("layer " << layer << " head " << h << ": window-64 " << m.window[layer][h] << ", table "
+                    << brown_table[layer][h][1]);
+      CHECK(std::abs(m.window[layer][h] - brown_table[layer][h][1]) <= 0.01);
+    }
 }
