@@ -125,14 +125,39 @@ void softmax_features_from_exponents(float* a, int n, int m, const float* stab, 
   }
 }
 
-void softmax_query_features(const projection& w, const float* x, int n, int ldx, float eps, float* phi) {
+void softmax_query_features(const projection& w, const float* x, int n, int ldx, float eps, float* phi,
+                            float* stab_out) {
   softmax_exponents(w, x, n, ldx, phi);
   const int m = w.m;
   for (int i = 0; i < n; ++i) {
     float* ai = phi + static_cast<std::size_t>(i) * m;
     const float c = *std::max_element(ai, ai + m);
+    if (stab_out) stab_out[i] = c;
     softmax_features_from_exponents(ai, 1, m, nullptr, c, eps);
   }
+}
+
+float softmax_global_key_features(const projection& w, const float* k, int n, int ldk, float eps, float shift,
+                                  float* phi) {
+  if (n <= 0) return 0.0f;
+  softmax_exponents(w, k, n, ldk, phi);
+  const float c_k = *std::max_element(phi, phi + static_cast<std::size_t>(n) * w.m);
+  softmax_features_from_exponents(phi, n, w.m, nullptr, c_k + shift, eps);
+  return c_k;
+}
+
+float softmax_causal_key_features(const projection& w, const float* k, int n, int ldk, float eps, float shift,
+                                  float running, float* phi, float* log_scale) {
+  if (n <= 0) return running;
+  const int m = w.m;
+  softmax_exponents(w, k, n, ldk, phi);
+  for (int j = 0; j < n; ++j) {
+    const float* a = phi + static_cast<std::size_t>(j) * m;
+    running = std::max(running, *std::max_element(a, a + m));
+    log_scale[j] = running;
+  }
+  softmax_features_from_exponents(phi, n, m, log_scale, shift, eps);
+  return running;
 }
 
 void softmax_features_unstabilised(const projection& w, const float* x, int n, int ldx, float eps, float* phi) {
@@ -208,6 +233,19 @@ void normalise_rows(const float* acc, const float* den, int n, int dv, float den
   }
 }
 
+/// Normalised rows, or (den_out non-null) the numerators and denominators as they are.
+void emit_rows(const float* acc, const float* den, int n, int dv, float den_floor, float* out, int ldo,
+               float* den_out) {
+  if (!den_out) {
+    normalise_rows(acc, den, n, dv, den_floor, out, ldo);
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    std::copy_n(acc + sz(i) * dv, dv, out + sz(i) * ldo);
+    den_out[i] = den[i];
+  }
+}
+
 float dot(const float* a, const float* b, int n) {
   float s = 0;
   for (int i = 0; i < n; ++i) s += a[i] * b[i];
@@ -215,19 +253,20 @@ float dot(const float* a, const float* b, int n) {
 }
 }  // namespace
 
-void linear_scan::read(const float* phi_q, int n, float den_floor, float* out, int ldo) {
+void linear_scan::read(const float* phi_q, int n, float den_floor, float* out, int ldo, float* den_out) {
   if (m_causal) throw std::logic_error("linear_scan::read on a causal scan");
   for (int i0 = 0; i0 < n; i0 += m_chunk) {
     const int nq = std::min(m_chunk, n - i0);
     const float* pq = phi_q + sz(i0) * m_f;
     blas::sgemm(false, false, nq, m_dv, m_f, 1.0f, pq, m_f, m_s.data(), m_dv, 0.0f, m_acc.data(), m_dv);
     for (int i = 0; i < nq; ++i) m_den[i] = dot(pq + sz(i) * m_f, m_z.data(), m_f);
-    normalise_rows(m_acc.data(), m_den.data(), nq, m_dv, den_floor, out + sz(i0) * ldo, ldo);
+    emit_rows(m_acc.data(), m_den.data(), nq, m_dv, den_floor, out + sz(i0) * ldo, ldo,
+              den_out ? den_out + i0 : nullptr);
   }
 }
 
 void linear_scan::causal_chunk(const float* phi_q, float* phi_k, const float* key_log_scale, int n, const float* v,
-                               int ldv, float den_floor, float* out, int ldo) {
+                               int ldv, float den_floor, float* out, int ldo, float* den_out) {
   if (!m_causal) throw std::logic_error("linear_scan::causal_chunk on a non-causal scan");
   if (n <= 0) return;
   if (n > m_chunk) throw std::invalid_argument("linear_scan::causal_chunk: more rows than the chunk size");
@@ -264,7 +303,7 @@ void linear_scan::causal_chunk(const float* phi_q, float* phi_k, const float* ke
     m_den[i] += s;
   }
   blas::sgemm(false, false, n, m_dv, n, 1.0f, m_a.data(), c, v, ldv, 1.0f, m_acc.data(), m_dv);
-  normalise_rows(m_acc.data(), m_den.data(), n, m_dv, den_floor, out, ldo);
+  emit_rows(m_acc.data(), m_den.data(), n, m_dv, den_floor, out, ldo, den_out);
   // Carry the state to the end of the chunk, relative to its last reference.
   if (key_log_scale) {
     const float ref = m_rho[n - 1];
@@ -317,7 +356,8 @@ int key_rows(const settings& s, int max_t) {
 }  // namespace
 
 workspace::workspace(int m, const settings& s, int max_t, int dv)
-    : m_max_t(max_t),
+    : m_m(m),
+      m_max_t(max_t),
       m_dv(dv),
       m_key_phi(sz(key_rows(s, max_t)) * m),
       m_query_phi(sz(chunk_rows(s, max_t)) * m),
@@ -333,9 +373,9 @@ std::size_t workspace::bytes(int m, const settings& s, int max_t, int dv) {
 }
 
 void attend(const projection& w, const settings& s, const head_io& io, workspace& ws) {
-  if (io.t > ws.m_max_t || io.dv != ws.m_dv)
-    throw std::invalid_argument("favor::attend: the head is larger than the workspace");
-  const int m = w.m, t = io.t;
+  if (io.t > ws.m_max_t || io.dv != ws.m_dv || w.m != ws.m_m)
+    throw std::invalid_argument("favor::attend: the head or projection does not match the workspace");
+  const int t = io.t;
   if (t <= 0) return;
   const float eps = s.feature_eps();
   const bool softmax = s.kernel == kernel_kind::softmax;
@@ -352,9 +392,7 @@ void attend(const projection& w, const settings& s, const head_io& io, workspace
   if (!s.causal) {
     if (softmax) {
       // One stabiliser per head over all features and positions, so all key exponents come first.
-      softmax_exponents(w, io.k, t, io.ldk, kphi);
-      const float c_k = *std::max_element(kphi, kphi + sz(t) * m);
-      softmax_features_from_exponents(kphi, t, m, nullptr, c_k + s.key_stabiliser_shift, eps);
+      softmax_global_key_features(w, io.k, t, io.ldk, eps, s.key_stabiliser_shift, kphi);
       scan.add_keys(kphi, t, io.v, io.ldv);
     } else {
       for (int p = 0; p < t; p += c) {
@@ -376,13 +414,7 @@ void attend(const projection& w, const settings& s, const head_io& io, workspace
     const int n = std::min(c, t - p);
     const float* k = io.k + sz(p) * io.ldk;
     if (softmax) {
-      softmax_exponents(w, k, n, io.ldk, kphi);
-      for (int j = 0; j < n; ++j) {
-        const float* a = kphi + sz(j) * m;
-        running = std::max(running, *std::max_element(a, a + m));
-        scale[j] = running;
-      }
-      softmax_features_from_exponents(kphi, n, m, scale, s.key_stabiliser_shift, eps);
+      running = softmax_causal_key_features(w, k, n, io.ldk, eps, s.key_stabiliser_shift, running, kphi, scale);
     } else {
       relu_features(w, k, n, io.ldk, eps, kphi);
     }

@@ -93,8 +93,22 @@ struct projection {
 /// (without the m^{-1/2} factor). One sgemm.
 void softmax_exponents(const projection& w, const float* x, int n, int ldx, float* a);
 
-/// Per-row stabilised softmax features (the query map): φ_if = m^{-1/2}·(exp(a_if − max_f a_if) + eps).
-void softmax_query_features(const projection& w, const float* x, int n, int ldx, float eps, float* phi);
+/// Per-row stabilised softmax features (the query map): φ_if = m^{-1/2}·(exp(a_if − c_i) + eps) with
+/// c_i = max_f a_if, written to stab_out[i] when stab_out is non-null.
+void softmax_query_features(const projection& w, const float* x, int n, int ldx, float eps, float* phi,
+                            float* stab_out = nullptr);
+
+/// Non-causal key features with one stabiliser for the head: φ_jf = m^{-1/2}·(exp(a_jf − c_K − shift) + eps),
+/// c_K = max over all features and all n positions. Returns c_K.
+float softmax_global_key_features(const projection& w, const float* k, int n, int ldk, float eps, float shift,
+                                  float* phi);
+
+/// Causal key features for rows that continue a sequence: r_j = max(running, max_f a_j'f for j' ≤ j)
+/// is written to log_scale[j] and φ_jf = m^{-1/2}·(exp(a_jf − r_j − shift) + eps), i.e. key j's feature
+/// is e^{r_j}·φ_j up to the constant e^{shift}. Pass −∞ as `running` at position 0; returns r of the last
+/// row (the `running` for the next call).
+float softmax_causal_key_features(const projection& w, const float* k, int n, int ldk, float eps, float shift,
+                                  float running, float* phi, float* log_scale);
 
 /// Unstabilised softmax features φ_if = m^{-1/2}·(exp(a_if) + eps), with E[φ(q)·φ(k)] = exp(q·k/√d)
 /// when eps = 0 and the rows of W are marginally N(0, I). Overflows for large inputs: tests only.
@@ -130,14 +144,18 @@ class linear_scan {
   /// Non-causal: S += φKᵀ·V, z += φKᵀ·1 for n keys (φK [n, F], V [n, Dv] with leading dimension ldv).
   void add_keys(const float* phi_k, int n, const float* v, int ldv);
   /// Non-causal: out_i = φq_i·S / max(φq_i·z, den_floor) for n query rows (any n; processed in chunks).
-  void read(const float* phi_q, int n, float den_floor, float* out, int ldo);
+  /// With den_out non-null, out_i = φq_i·S and den_out[i] = φq_i·z instead (unnormalised, for callers
+  /// that add terms before dividing, e.g. scatterbrain's correction).
+  void read(const float* phi_q, int n, float den_floor, float* out, int ldo, float* den_out = nullptr);
 
   /// Causal: rows [p, p+n) of one head, n ≤ chunk, continuing from the previous call. φQ, φK are [n, F].
   /// key_log_scale (nullable; pass it on every call of a head or on none) gives s_j: key j's feature is
   /// e^{s_j}·phi_k[j]. Row i then uses reference ρ_i = max(running max of s up to i), so every factor
   /// e^{s_j − ρ_i} ≤ 1. phi_k is overwritten (rows rescaled for the state update).
+  /// With den_out non-null the rows are left unnormalised: out_i = e^{−ρ_i}·Σ_{j≤i} (φq_i·φk_j)e^{s_j}·v_j
+  /// and den_out[i] the same sum without v_j (ρ_i = 0 without log-scales).
   void causal_chunk(const float* phi_q, float* phi_k, const float* key_log_scale, int n, const float* v, int ldv,
-                    float den_floor, float* out, int ldo);
+                    float den_floor, float* out, int ldo, float* den_out = nullptr);
 
   /// The executed FLOPs of one head of T positions (multiply-add = 2; exp and compare not counted).
   [[nodiscard]] static double flops(int t, int features, int dv, int chunk, bool causal);
@@ -195,7 +213,7 @@ class workspace {
 
  private:
   friend void attend(const projection&, const settings&, const head_io&, workspace&);
-  int m_max_t, m_dv;
+  int m_m, m_max_t, m_dv;
   tracked_buffer<float> m_key_phi;    ///< [max_t or chunk, m]
   tracked_buffer<float> m_query_phi;  ///< [chunk, m]
   tracked_buffer<float> m_key_scale;  ///< [chunk] log-scales (causal softmax only)
@@ -203,7 +221,7 @@ class workspace {
 };
 
 /// FAVOR+ attention for one head with the stabilisers described at the top of this file.
-/// Throws std::invalid_argument when io.t or io.dv exceed the workspace or the projection's d differs.
+/// Throws std::invalid_argument when io.t exceeds the workspace or io.dv or w.m differ from it.
 void attend(const projection& w, const settings& s, const head_io& io, workspace& ws);
 
 /// Executed FLOPs of attend() for one head of t positions (projections, state, readout; multiply-add = 2).
