@@ -35,7 +35,8 @@ class oracle_topk_instance final : public attention_instance {
     const std::size_t head_elems = static_cast<std::size_t>(t) * d;
     const int bq = tile_rows(m_p);
     tracked_buffer<float> tile(static_cast<std::size_t>(bq) * t);  // scores of one query block
-    tracked_buffer<std::int32_t> sel(t);                          // selection workspace, one row
+    tracked_buffer<float> work(t);                                // selection workspace, one row
+    tracked_buffer<std::int32_t> sel(kept(m_p));                  // selected key ids, one row
     tracked_buffer<float> row_scores(kept(m_p));                  // attend_row scratch
     attention_support* sup = ctx.support;
     if (sup) {
@@ -55,7 +56,7 @@ class oracle_topk_instance final : public attention_instance {
           const int i = q0 + r;
           const int visible = m_p.causal ? i + 1 : t;
           const int n = sparse::topk_indices(tile.data() + static_cast<std::size_t>(r) * key_end, visible, k,
-                                             sel.data());
+                                             sel.data(), work.data());
           const std::span<const std::int32_t> keys(sel.data(), static_cast<std::size_t>(n));
           const std::size_t off = static_cast<std::size_t>(i) * d;
           sparse::attend_row(q + off, kh, vh, d, tau, keys, row_scores.data(), out + bh * head_elems + off);
@@ -101,7 +102,8 @@ class oracle_topk_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set&) const override {
     const std::size_t t = p.seq_len;
     return p.qkv_elements() * sizeof(float) + static_cast<std::size_t>(tile_rows(p)) * t * sizeof(float) +
-           t * sizeof(std::int32_t) + sparse::attend_rows_scratch_bytes(kept(p));
+           t * sizeof(float) + static_cast<std::size_t>(kept(p)) * sizeof(std::int32_t) +
+           sparse::attend_rows_scratch_bytes(kept(p));
   }
   flop_count flops(const problem& p, const param_set&) const override {
     const double bh = static_cast<double>(p.batch) * p.heads, d = p.head_dim;

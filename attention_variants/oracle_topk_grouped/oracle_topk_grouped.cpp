@@ -45,7 +45,9 @@ class oracle_topk_grouped_instance final : public attention_instance {
     const std::size_t tile_elems = static_cast<std::size_t>(bq) * t;
     tracked_buffer<float> tile(static_cast<std::size_t>(nh) * tile_elems);  // [H, bq, T] scores
     tracked_buffer<double> logp(static_cast<std::size_t>(nh) * t);       // log-probabilities, one query
-    tracked_buffer<std::int32_t> cand(static_cast<std::size_t>(nh) * t);    // candidate ids h·L + j
+    tracked_buffer<double> work(static_cast<std::size_t>(nh) * t);        // selection workspace
+    tracked_buffer<std::uint8_t> tie_taken(static_cast<std::size_t>(nh) * t);  // pairs taken at the threshold
+    tracked_buffer<std::int32_t> cand(static_cast<std::size_t>(nh) * t);    // selected keys, per-head segments
     tracked_buffer<std::int32_t> count(nh);
     tracked_buffer<float> row_scores(max_head_keys(m_p));
     std::vector<std::vector<std::int32_t>> sup_rows;
@@ -65,7 +67,7 @@ class oracle_topk_grouped_instance final : public attention_instance {
           const int i = q0 + r;
           const int len = m_p.causal ? i + 1 : t;  // visible keys L_i
           auto score = [&](int h) { return tile.data() + h * tile_elems + static_cast<std::size_t>(r) * key_end; };
-          // Log-probabilities of all H·L_i (head, key) pairs, indexed like the candidates: h·L_i + j.
+          // Log-probabilities of all H·L_i (head, key) pairs, indexed h·L_i + j.
           for (int h = 0; h < nh; ++h) {
             const float* s = score(h);
             const float mx = *std::max_element(s, s + len);
@@ -75,25 +77,42 @@ class oracle_topk_grouped_instance final : public attention_instance {
             double* lp = logp.data() + static_cast<std::size_t>(h) * len;
             for (int j = 0; j < len; ++j) lp[j] = static_cast<double>(s[j]) - lse;
           }
-          // Keep the best min(H·k, H·L_i) pairs.
+          // Keep the best min(H·k, H·L_i) pairs: find the budget-th largest log-probability θ, take
+          // every pair above it, and as many pairs at exactly θ as fit, in (key, head) order.
           const int n = nh * len;
           const int budget = static_cast<int>(std::min<std::int64_t>(static_cast<std::int64_t>(nh) * k, n));
-          for (int c = 0; c < n; ++c) cand[c] = c;
+          const double* lp = logp.data();
+          double theta = -std::numeric_limits<double>::infinity();
+          bool all_ties = true;  // every pair at θ is taken
           if (budget < n) {
-            const double* lp = logp.data();
-            std::nth_element(cand.data(), cand.data() + budget, cand.data() + n, [&](std::int32_t a, std::int32_t c) {
-              const double la = lp[a], lc = lp[c];
-              if (la != lc) return la > lc;
-              if (a % len != c % len) return a % len < c % len;  // lower key index
-              return a < c;                                       // then lower head
-            });
+            theta = sparse::kth_largest(lp, n, budget, work.data());
+            int above = 0, equal = 0;
+            for (int c = 0; c < n; ++c) {
+              above += lp[c] > theta;
+              equal += lp[c] == theta;
+            }
+            int ties = budget - above;
+            all_ties = ties == equal;
+            if (!all_ties) {
+              std::fill_n(tie_taken.data(), n, std::uint8_t{0});
+              for (int j = 0; j < len && ties > 0; ++j)
+                for (int h = 0; h < nh && ties > 0; ++h)
+                  if (lp[h * len + j] == theta) {
+                    tie_taken[h * len + j] = 1;
+                    --ties;
+                  }
+            }
           }
-          std::sort(cand.data(), cand.data() + budget);  // by head, then key
-          std::fill_n(count.data(), nh, 0);
-          for (int c = 0; c < budget; ++c) {
-            const int h = cand[c] / len;
-            ++count[h];
-            cand[c] -= h * len;  // now a key id; segments stay contiguous per head
+          // Per head, its selected keys in ascending order, head segments one after another.
+          int m = 0;
+          for (int h = 0; h < nh; ++h) {
+            const double* lph = lp + static_cast<std::size_t>(h) * len;
+            count[h] = 0;
+            for (int j = 0; j < len; ++j)
+              if (lph[j] > theta || (lph[j] == theta && (all_ties || tie_taken[h * len + j]))) {
+                cand[m++] = j;
+                ++count[h];
+              }
           }
           int begin = 0;
           for (int h = 0; h < nh; ++h) {
@@ -155,7 +174,7 @@ class oracle_topk_grouped_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set&) const override {
     const std::size_t t = p.seq_len, nh = p.heads;
     return p.qkv_elements() * sizeof(float) + nh * static_cast<std::size_t>(tile_rows(p)) * t * sizeof(float) +
-           nh * t * (sizeof(double) + sizeof(std::int32_t)) + nh * sizeof(std::int32_t) +
+           nh * t * (2 * sizeof(double) + sizeof(std::uint8_t) + sizeof(std::int32_t)) + nh * sizeof(std::int32_t) +
            sparse::attend_rows_scratch_bytes(max_head_keys(p));
   }
   flop_count flops(const problem& p, const param_set&) const override {

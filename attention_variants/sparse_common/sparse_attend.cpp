@@ -39,18 +39,20 @@ float attend_row(const float* q, const float* k_head, const float* v_head, int d
   return mx + static_cast<float>(std::log(sum));
 }
 
-int topk_indices(const float* scores, int n, int k, std::int32_t* sel) {
+int topk_indices(const float* scores, int n, int k, std::int32_t* sel, float* work) {
   if (k <= 0) return 0;
-  std::iota(sel, sel + n, 0);
-  if (k < n) {
-    // Strict weak order "better than": larger score, then lower index.
-    std::nth_element(sel, sel + k, sel + n, [scores](std::int32_t a, std::int32_t b) {
-      return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
-    });
-    std::sort(sel, sel + k);
-    return k;
+  if (k >= n) {
+    std::iota(sel, sel + n, 0);
+    return n;
   }
-  return n;
+  const float kth = kth_largest(scores, n, k, work);
+  int above = 0;
+  for (int j = 0; j < n; ++j) above += scores[j] > kth;
+  int ties = k - above;  // how many keys scoring exactly kth make it, lowest index first
+  int m = 0;
+  for (int j = 0; j < n; ++j)
+    if (scores[j] > kth || (scores[j] == kth && ties-- > 0)) sel[m++] = j;
+  return m;
 }
 
 double blockwise_scored_pairs(int t, int query_block, bool causal) {

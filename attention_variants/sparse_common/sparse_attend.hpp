@@ -4,6 +4,7 @@
 // Rows are indexed like attention_support: r = (b·H + h)·T + i.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -63,10 +64,41 @@ void build_support(const problem& p, attention_support& s, RowKeys&& row_keys) {
     }
 }
 
+/// The k-th largest of v[0..n) (1 ≤ k ≤ n), exactly. `work` is scratch of n values. For k ≪ n it
+/// streams v once, keeping a buffer of up to 2k candidates above a rising threshold (compacted with
+/// nth_element when full), so most elements cost one comparison. Values must not be NaN.
+template <typename T>
+T kth_largest(const T* v, int n, int k, T* work) {
+  const auto greater = [](T a, T b) { return a > b; };
+  int m = 0;
+  if (2 * k >= n) {
+    std::copy(v, v + n, work);
+    m = n;
+  } else {
+    const int cap = 2 * k;
+    bool have_threshold = false;
+    T threshold{};
+    for (int j = 0; j < n; ++j) {
+      // Dropping a value equal to the threshold is safe: k values ≥ it are already kept.
+      if (have_threshold && !(v[j] > threshold)) continue;
+      work[m++] = v[j];
+      if (m == cap) {
+        std::nth_element(work, work + (k - 1), work + m, greater);
+        threshold = work[k - 1];
+        have_threshold = true;
+        m = k;
+      }
+    }
+  }
+  std::nth_element(work, work + (k - 1), work + m, greater);
+  return work[k - 1];
+}
+
 /// Exact top-`k` of `scores[0..n)` (larger first; ties: lower index wins), written to `sel` sorted
-/// ascending by index. `sel` must hold n entries (it is also the selection workspace). Returns
-/// min(k, n), the number of selected indices at the front of `sel`.
-int topk_indices(const float* scores, int n, int k, std::int32_t* sel);
+/// ascending by index; returns min(k, n). `work` is scratch of n floats; `sel` must hold min(k, n)
+/// entries. One pass finds the k-th largest value (kth_largest), a second takes every score above it
+/// and the lowest-index scores equal to it. Scores must not be NaN.
+int topk_indices(const float* scores, int n, int k, std::int32_t* sel, float* work);
 
 /// Number of (query, key) pairs a query block [q0, q0+nq) scores when it scores keys [0, key_end) with
 /// key_end = q0+nq when causal, else T: what the oracles' blockwise GEMM computes.

@@ -175,3 +175,25 @@ TEST_CASE("oracle_topk_grouped: budget ladder error falls", "[oracle_topk_groupe
   }
   CHECK(prev < 1e-5);
 }
+
+TEST_CASE("oracle_topk_grouped: ties at the budget go to the lower key, then the lower head", "[oracle_topk_grouped]") {
+  // Heads 0 and 1 identical, each with keys 2 and 7 tied at p ≈ 0.5; head 2 uniform. k = 1 → budget
+  // 3 for four tied pairs: (key 2, head 0), (key 2, head 1), (key 7, head 0) win; (key 7, head 1) loses.
+  problem p{.batch = 1, .heads = 3, .seq_len = 16, .head_dim = 4, .causal = false, .k = 1};
+  naive::inputs in = naive::random_inputs(p, 4);
+  for (int h = 0; h < 3; ++h)
+    for (int i = 0; i < p.seq_len; ++i)
+      for (int c = 0; c < p.head_dim; ++c) {
+        in.q[in.at(h, i) + c] = (h < 2 && c == 0) ? 10.0f : 0.0f;
+        in.k[in.at(h, i) + c] = (h < 2 && c == 0 && (i == 2 || i == 7)) ? 10.0f : 0.0f;
+      }
+  const auto r = naive::run_variant("oracle_topk_grouped", in);
+  for (int i = 0; i < p.seq_len; ++i) {
+    CHECK(naive::row_keys(r.support, i) == std::vector<std::int32_t>{2, 7});
+    CHECK(naive::row_keys(r.support, p.seq_len + i) == std::vector<std::int32_t>{2});
+    CHECK(naive::row_keys(r.support, 2 * p.seq_len + i).empty());
+    const auto want = reference_grouped(in, 0, i, 1);
+    CHECK(want[0] == std::vector<std::int32_t>{2, 7});
+    CHECK(want[1] == std::vector<std::int32_t>{2});
+  }
+}

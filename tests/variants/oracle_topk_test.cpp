@@ -147,8 +147,8 @@ TEST_CASE("oracle_topk: FLOPs and memory models", "[oracle_topk]") {
   problem p{.batch = 1, .heads = 2, .seq_len = 64, .head_dim = 16, .causal = false, .k = 8};
   // Scoring 64·64 pairs, attending 64·8 pairs, per head.
   CHECK(v->flops(p, params).executed == Approx(2.0 * (2.0 * 16 * 64 * 64 + 2.0 * 64 * 8 * 32)));
-  // Memory: the output, one [32, T] score tile, a T-entry selection workspace, k scores.
-  CHECK(v->analytic_memory_bytes(p, params) == p.qkv_elements() * 4 + 32 * 64 * 4 + 64 * 4 + 8 * 4);
+  // Memory: the output, one [32, T] score tile, a T-float selection workspace, k key ids, k scores.
+  CHECK(v->analytic_memory_bytes(p, params) == p.qkv_elements() * 4 + 32 * 64 * 4 + 64 * 4 + 8 * 4 + 8 * 4);
 }
 
 // External truth: the per-head mass table of ../shared/data/README.md (brown_lm_qkv.npy, causal,

@@ -3,6 +3,7 @@
 // memory models of every variant built on them against the tracked peak.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <vector>
 
@@ -77,29 +78,46 @@ TEST_CASE("topk_indices returns the sort-based top-k, ascending, lower index win
     const int n = 1 + static_cast<int>(rng.below(60));
     const int k = static_cast<int>(rng.below(70));
     std::vector<float> s(n);
-    // Few distinct values, so ties are everywhere.
-    for (float& x : s) x = static_cast<float>(rng.below(5));
+    // Few distinct values, so ties are everywhere (and some distinct reals).
+    for (float& x : s) x = trial % 3 == 0 ? static_cast<float>(rng.normal()) : static_cast<float>(rng.below(5));
     std::vector<std::int32_t> ref(n);
     std::iota(ref.begin(), ref.end(), 0);
     std::stable_sort(ref.begin(), ref.end(), [&](int a, int b) { return s[a] > s[b]; });
     ref.resize(std::min(k, n));
     std::sort(ref.begin(), ref.end());
     std::vector<std::int32_t> sel(n);
-    const int m = sparse::topk_indices(s.data(), n, k, sel.data());
+    std::vector<float> work(n);
+    const int m = sparse::topk_indices(s.data(), n, k, sel.data(), work.data());
     REQUIRE(m == std::min(k, n));
     CHECK(std::vector<std::int32_t>(sel.begin(), sel.begin() + m) == ref);
+  }
+}
+
+TEST_CASE("kth_largest is exact on both paths, with heavy ties", "[sparse_common]") {
+  counter_rng rng(12, 1);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int n = 1 + static_cast<int>(rng.below(1500));
+    const int k = 1 + static_cast<int>(rng.below(static_cast<std::uint64_t>(n)));
+    std::vector<double> v(n);
+    const bool ties = trial % 2 == 0;
+    for (double& x : v) x = ties ? static_cast<double>(rng.below(8)) : rng.normal();
+    std::vector<double> sorted = v, work(n);
+    std::sort(sorted.begin(), sorted.end(), std::greater<double>());
+    INFO("n=" << n << " k=" << k << " ties=" << ties);
+    CHECK(sparse::kth_largest(v.data(), n, k, work.data()) == sorted[k - 1]);
   }
 }
 
 TEST_CASE("topk_indices tie rule on a hand example", "[sparse_common]") {
   const std::vector<float> s{1, 3, 2, 3, 3, 0};
   std::vector<std::int32_t> sel(s.size());
-  REQUIRE(sparse::topk_indices(s.data(), 6, 2, sel.data()) == 2);
+  std::vector<float> work(s.size());
+  REQUIRE(sparse::topk_indices(s.data(), 6, 2, sel.data(), work.data()) == 2);
   CHECK(sel[0] == 1);
   CHECK(sel[1] == 3);  // 1, 3 and 4 tie at 3: the two lowest indices win
-  REQUIRE(sparse::topk_indices(s.data(), 6, 4, sel.data()) == 4);
+  REQUIRE(sparse::topk_indices(s.data(), 6, 4, sel.data(), work.data()) == 4);
   CHECK(std::vector<std::int32_t>(sel.begin(), sel.begin() + 4) == std::vector<std::int32_t>{1, 2, 3, 4});
-  CHECK(sparse::topk_indices(s.data(), 6, 0, sel.data()) == 0);
+  CHECK(sparse::topk_indices(s.data(), 6, 0, sel.data(), work.data()) == 0);
 }
 
 TEST_CASE("attend_rows and build_support follow the row-key source", "[sparse_common]") {
