@@ -246,11 +246,6 @@ void emit_rows(const float* acc, const float* den, int n, int dv, float den_floo
   }
 }
 
-float dot(const float* a, const float* b, int n) {
-  float s = 0;
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 }  // namespace
 
 void linear_scan::read(const float* phi_q, int n, float den_floor, float* out, int ldo, float* den_out) {

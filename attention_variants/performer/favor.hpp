@@ -121,6 +121,17 @@ void softmax_features_from_exponents(float* a, int n, int m, const float* stab, 
 /// ReLU ("generalized") features φ_if = max(0, d^{-1/4}·w_f·x_i) + eps.
 void relu_features(const projection& w, const float* x, int n, int ldx, float eps, float* phi);
 
+/// Σ_i a[i]·b[i] in fp32 with eight partial sums (vectorisable without -ffast-math).
+[[nodiscard]] inline float dot(const float* a, const float* b, int n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) s[l] += a[i + l] * b[i + l];
+  float tail = 0;
+  for (; i < n; ++i) tail += a[i] * b[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + tail;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 3. Normalised linear attention over given features
 // ---------------------------------------------------------------------------------------------------

@@ -9,11 +9,6 @@ namespace sb::scatterbrain {
 namespace {
 std::size_t sz(int a) { return static_cast<std::size_t>(a); }
 int chunk_rows(int chunk, int max_t) { return std::max(1, std::min(chunk, max_t)); }
-float dot(const float* a, const float* b, int n) {
-  float s = 0;
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
 }  // namespace
 
 corrected_workspace::corrected_workspace(int m, int max_t, int dv, int chunk, bool causal)
@@ -86,9 +81,9 @@ std::int64_t corrected_head(const favor::projection& w, float eps, bool causal, 
         if (j < 0 || j >= t || (causal && j > i))
           throw std::invalid_argument("scatterbrain::corrected_head: support key outside the visible range");
         const float* kj = io.k + sz(j) * io.ldk;
-        float e = std::exp(tau * dot(qi, kj, d) - ws.m_qstab[r] - ref);
+        float e = std::exp(tau * favor::dot(qi, kj, d) - ws.m_qstab[r] - ref);
         if (!full) {
-          float approx = dot(fq, kphi + sz(j) * m, m);
+          float approx = favor::dot(fq, kphi + sz(j) * m, m);
           if (causal) approx *= std::exp(ws.m_kscale[j] - ref);
           e -= approx;
         }
