@@ -13,6 +13,7 @@
 #include "harness/runner/case_worker.hpp"
 #include "harness/runner/device_select.hpp"
 #include "harness/runner/environment.hpp"
+#include "harness/runner/progress.hpp"
 #include "harness/runner/worker_process.hpp"
 
 namespace sb {
@@ -54,7 +55,7 @@ std::string make_run_id() {
   return fmt::format("{}-{}", utc_timestamp(), static_cast<unsigned>(getpid()));
 }
 
-nlohmann::json measured_columns(const case_spec& c, const run_options& options) {
+nlohmann::json measured_columns(const case_spec& c, const run_options& options, progress_display& progress) {
   const attention_variant* v = variant_registry::instance().find(c.variant);
   if (auto reason = unsupported_reason(*v, c.prob, c.params, c.device)) {
     nlohmann::json row;
@@ -65,7 +66,8 @@ nlohmann::json measured_columns(const case_spec& c, const run_options& options) 
     return row;
   }
   if (!options.isolate) return run_case(c);
-  const worker_outcome w = run_in_worker(options.worker_exe, c, c.measure.case_timeout_s);
+  const worker_outcome w =
+      run_in_worker(options.worker_exe, c, c.measure.case_timeout_s, [&](double t) { progress.tick(t); });
   nlohmann::json row = w.result ? *w.result : nlohmann::json::object();
   if (!w.result) {
     row["status"] = w.timed_out ? "timeout" : "error";
@@ -75,13 +77,16 @@ nlohmann::json measured_columns(const case_spec& c, const run_options& options) 
   return row;
 }
 
-std::string progress_line(std::size_t i, std::size_t n, const case_spec& c, const nlohmann::json& row) {
+std::string case_label(const case_spec& c) {
+  return fmt::format("{} {} T={} k={} causal={} {}", c.variant, c.params.canonical(), c.prob.seq_len,
+                     c.prob.k ? std::to_string(*c.prob.k) : "-", c.prob.causal, c.dataset_label);
+}
+
+std::string outcome_text(const nlohmann::json& row) {
   std::string what = row.value("status", "?");
-  if (what == "ok") what = fmt::format("ok {:.3f} ms", row.value("latency_ms_median", 0.0));
-  else if (row.contains("error") && row["error"].is_string()) what += ": " + row["error"].get<std::string>();
-  return fmt::format("[{}/{}] {} {} T={} k={} causal={} {}: {}", i, n, c.variant, c.params.canonical(),
-                     c.prob.seq_len, c.prob.k ? std::to_string(*c.prob.k) : "-", c.prob.causal, c.dataset_label,
-                     what);
+  if (what == "ok") return fmt::format("ok {:.3f} ms", row.value("latency_ms_median", 0.0));
+  if (row.contains("error") && row["error"].is_string()) what += ": " + row["error"].get<std::string>();
+  return what;
 }
 
 }  // namespace
@@ -105,6 +110,7 @@ run_summary run_sweep(sweep_plan plan, const run_options& options) {
   std::map<device_kind, std::string> device_names;
   run_summary summary;
   summary.planned = plan.cases.size();
+  progress_display progress(plan.cases.size(), options.progress);
   std::size_t index = 0;
   for (const auto& c : plan.cases) {
     ++index;
@@ -112,7 +118,8 @@ run_summary run_sweep(sweep_plan plan, const run_options& options) {
       ++summary.already_done;
       continue;
     }
-    nlohmann::json row = measured_columns(c, options);
+    progress.start_case(index, case_label(c));
+    nlohmann::json row = measured_columns(c, options, progress);
     row.update(identity_columns(c));
     row.update(env);
     if (!device_names.count(c.device)) device_names[c.device] = device_name(c.device);
@@ -121,7 +128,7 @@ run_summary run_sweep(sweep_plan plan, const run_options& options) {
     row["timestamp"] = utc_timestamp();
     file.append(row);
     ++summary.by_status[row.value("status", "error")];
-    if (options.progress) std::fprintf(stderr, "%s\n", progress_line(index, plan.cases.size(), c, row).c_str());
+    progress.finish_case(outcome_text(row));
     summary.rows.push_back(std::move(row));
   }
   return summary;

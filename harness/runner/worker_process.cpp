@@ -40,7 +40,8 @@ void write_all(int fd, const std::string& text) {
 
 }  // namespace
 
-worker_outcome run_in_worker(const std::filesystem::path& worker_exe, const case_spec& c, double timeout_s) {
+worker_outcome run_in_worker(const std::filesystem::path& worker_exe, const case_spec& c, double timeout_s,
+                             const std::function<void(double)>& heartbeat) {
   const auto start = std::chrono::steady_clock::now();
   worker_outcome outcome;
   int in_pipe[2], out_pipe[2];
@@ -81,6 +82,7 @@ worker_outcome run_in_worker(const std::filesystem::path& worker_exe, const case
     }
     const int ready = poll(&pfd, 1, static_cast<int>(std::min(left * 1000.0, 1000.0)) + 1);
     if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0 && heartbeat) heartbeat(elapsed);
     if (ready <= 0) continue;
     const ssize_t n = read(out_pipe[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;

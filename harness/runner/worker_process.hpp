@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -20,7 +21,9 @@ struct worker_outcome {
 };
 
 /// Run `c` in a child executing `worker_exe __worker`; kill it after `timeout_s` seconds.
+/// `heartbeat(elapsed_s)`, if given, is called about once a second while the case runs.
 [[nodiscard]] worker_outcome run_in_worker(const std::filesystem::path& worker_exe, const case_spec& c,
-                                           double timeout_s);
+                                           double timeout_s,
+                                           const std::function<void(double)>& heartbeat = {});
 
 }  // namespace sb
