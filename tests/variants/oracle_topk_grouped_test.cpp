@@ -197,3 +197,32 @@ TEST_CASE("oracle_topk_grouped: ties at the budget go to the lower key, then the
     CHECK(want[1] == std::vector<std::int32_t>{2});
   }
 }
+
+TEST_CASE("oracle_topk and oracle_topk_grouped are permutation-equivariant when non-causal", "[oracle_topk_grouped][oracle_topk]") {
+  problem p{.batch = 1, .heads = 2, .seq_len = 30, .head_dim = 8, .causal = false, .k = 4};
+  const naive::inputs in = naive::random_inputs(p, 55, 2.0);
+  std::vector<int> perm(p.seq_len);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::reverse(perm.begin(), perm.begin() + 11);
+  std::rotate(perm.begin() + 11, perm.begin() + 17, perm.end());
+  for (const char* name : {"oracle_topk", "oracle_topk_grouped"}) {
+    INFO(name);
+    const auto base = naive::run_variant(name, in);
+    naive::inputs kv = in, qs = in;  // keys/values permuted together; queries permuted
+    for (std::size_t bh = 0; bh < 2; ++bh)
+      for (int j = 0; j < p.seq_len; ++j)
+        for (int c = 0; c < p.head_dim; ++c) {
+          kv.k[in.at(bh, j) + c] = in.k[in.at(bh, perm[j]) + c];
+          kv.v[in.at(bh, j) + c] = in.v[in.at(bh, perm[j]) + c];
+          qs.q[in.at(bh, j) + c] = in.q[in.at(bh, perm[j]) + c];
+        }
+    const auto rkv = naive::run_variant(name, kv);
+    const auto rq = naive::run_variant(name, qs);
+    for (std::size_t bh = 0; bh < 2; ++bh)
+      for (int i = 0; i < p.seq_len; ++i)
+        for (int c = 0; c < p.head_dim; ++c) {
+          CHECK(rkv.out[in.at(bh, i) + c] == Approx(base.out[in.at(bh, i) + c]).margin(1e-5));
+          CHECK(rq.out[in.at(bh, i) + c] == Approx(base.out[in.at(bh, perm[i]) + c]).margin(1e-5));
+        }
+  }
+}
