@@ -97,11 +97,13 @@ class pooled_estimator final : public estimator {
     }
   }
 
-  // Causal: row-relative bins from an fp64 prefix sum of the keys, O(d) per cell.
+  // Causal: row-relative bins from an fp64 prefix sum S of the keys. A cell's pooled score is
+  // q·(S[hi] − S[lo]) / n = (q·S[hi] − q·S[lo]) / n, so a row needs the K+1 products q·S[bound]: O(K·d).
   void estimate_causal(qkv_view in, float* ahat) {
     const int t = m_p.seq_len, d = m_p.head_dim, K = m_c.K, s = m_c.query_skip;
     const int te = m_c.estimator_rows(t);
     tracked_buffer<double> prefix((sz(t) + 1) * d);
+    tracked_buffer<double> qs(sz(K) + 1);
     tracked_buffer<int> bounds(sz(K) + 1);
     const double tau = m_p.scale();
     for (std::size_t bh = 0; bh < sz(m_p.batch) * m_p.heads; ++bh) {
@@ -115,24 +117,34 @@ class pooled_estimator final : public estimator {
         const int row_t = e * s;
         row_bounds(m_c.upsample, row_t + 1, K, bounds.data());
         const float* qt = q + sz(row_t) * d;
+        for (int b = 0; b <= K; ++b)
+          qs[sz(b)] = (b > 0 && bounds[b] == bounds[b - 1]) ? qs[sz(b) - 1]
+                                                           : dot_prefix(qt, prefix.data() + sz(bounds[b]) * d, d);
         float* row = out + sz(e) * K;
         for (int b = 0; b < K; ++b) {
-          const int lo = bounds[b], hi = bounds[b + 1];
-          if (hi == lo) {
+          const int n = bounds[b + 1] - bounds[b];
+          if (n == 0) {
             row[b] = neg_inf;
             continue;
           }
-          const double* plo = prefix.data() + sz(lo) * d;
-          const double* phi = prefix.data() + sz(hi) * d;
-          double dot = 0;
-          for (int c = 0; c < d; ++c) dot += static_cast<double>(qt[c]) * (phi[c] - plo[c]);
-          double score = tau * dot / (hi - lo);
-          if (m_c.pooled_mass_term) score += std::log(static_cast<double>(hi - lo));
+          double score = tau * (qs[sz(b) + 1] - qs[sz(b)]) / n;
+          if (m_c.pooled_mass_term) score += std::log(static_cast<double>(n));
           row[b] = static_cast<float>(score);
         }
         softmax_row(row, K);
       }
     }
+  }
+
+  /// q·S in fp64 with four independent partial sums (vectorisable without -ffast-math).
+  static double dot_prefix(const float* q, const double* prefix_row, int d) {
+    double acc[4] = {0, 0, 0, 0};
+    int c = 0;
+    for (; c + 4 <= d; c += 4)
+      for (int l = 0; l < 4; ++l) acc[l] += static_cast<double>(q[c + l]) * prefix_row[c + l];
+    double r = (acc[0] + acc[2]) + (acc[1] + acc[3]);
+    for (; c < d; ++c) r += static_cast<double>(q[c]) * prefix_row[c];
+    return r;
   }
 
   problem m_p;
@@ -295,7 +307,7 @@ std::size_t estimator_scratch_bytes(const problem& p, const config& c) {
       return qb * t * sizeof(float) + bounds;
     }
     case estimator_kind::pooled:
-      if (p.causal) return (t + 1) * d * sizeof(double) + bounds;
+      if (p.causal) return (t + 1) * d * sizeof(double) + (K + 1) * sizeof(double) + bounds;
       return K * d * sizeof(float) + d * sizeof(double) + bounds;
     case estimator_kind::performer_hist: {
       const int cols = hist_columns(p, c);
@@ -322,7 +334,7 @@ double estimator_flops(const problem& p, const config& c) {
       }
       return heads * pairs * (2 * d + 3);
     }
-    case estimator_kind::pooled: return heads * te * K * (2 * d + (p.causal ? d : 0) + 5);
+    case estimator_kind::pooled: return heads * (te * (K + 1) * (2 * d + 5) + t * d);  // scores + pooling or prefix sums
     case estimator_kind::performer_hist: {
       const int cols = hist_columns(p, c);
       return heads * favor::attend_flops(performer_features(p.head_dim, c.nbf), p.head_dim,
