@@ -24,11 +24,12 @@ corrected_workspace::corrected_workspace(int m, int max_t, int dv, int chunk, bo
       m_qstab(sz(m_chunk)),
       m_num(sz(m_chunk) * dv),
       m_den(sz(m_chunk)),
+      m_scores(sz(max_t)),
       m_scan(m, dv, m_chunk, causal) {}
 
 std::size_t corrected_workspace::bytes(int m, int max_t, int dv, int chunk, bool causal) {
   const int c = chunk_rows(chunk, max_t);
-  std::size_t floats = sz(max_t) * m + sz(c) * m + sz(c) + sz(c) * dv + sz(c);
+  std::size_t floats = sz(max_t) * m + sz(c) * m + sz(c) + sz(c) * dv + sz(c) + sz(max_t);
   if (causal) floats += sz(max_t) + sz(c) * m;
   floats += favor::linear_scan::floats(m, dv, c, causal);
   return floats * sizeof(float);
@@ -72,24 +73,42 @@ std::int64_t corrected_head(const favor::projection& w, float eps, bool causal, 
       float* num = ws.m_num.data() + sz(r) * dv;
       float& den = ws.m_den[r];
       const std::span<const std::int32_t> keys = support(i);
+      if (keys.size() > static_cast<std::size_t>(t))
+        throw std::invalid_argument("scatterbrain::corrected_head: support larger than the sequence");
       const bool full = keys.size() == static_cast<std::size_t>(causal ? i + 1 : t);
+      // Exact log-kernels s_ij = τ·q_i·k_j − c_i − ρ_i on the support, and the row's common rescale e^{−L}
+      // with L = max(max_j s_ij, log den_i): every term is then ≤ 1, so neither ê (large logits) nor
+      // the Performer sums overflow. num and den share the factor, which cancels in o_i.
+      float* s_row = ws.m_scores.data();
+      float top = -std::numeric_limits<float>::infinity();
+      for (std::size_t e = 0; e < keys.size(); ++e) {
+        const std::int32_t j = keys[e];
+        if (j < 0 || j >= t || (causal && j > i))
+          throw std::invalid_argument("scatterbrain::corrected_head: support key outside the visible range");
+        s_row[e] = tau * favor::dot(qi, io.k + sz(j) * io.ldk, d) - ws.m_qstab[r] - ref;
+        top = std::max(top, s_row[e]);
+      }
       if (full) {  // every visible key is exact: the low-rank part cancels, drop it outright
         std::fill_n(num, dv, 0.0f);
         den = 0.0f;
+      } else if (den > 0.0f) {
+        top = std::max(top, std::log(den));
       }
-      for (const std::int32_t j : keys) {
-        if (j < 0 || j >= t || (causal && j > i))
-          throw std::invalid_argument("scatterbrain::corrected_head: support key outside the visible range");
-        const float* kj = io.k + sz(j) * io.ldk;
-        float e = std::exp(tau * favor::dot(qi, kj, d) - ws.m_qstab[r] - ref);
+      const float shift = std::isfinite(top) ? top : 0.0f;
+      const float g = std::exp(-shift);
+      for (int x = 0; x < dv; ++x) num[x] *= g;
+      den *= g;
+      for (std::size_t e = 0; e < keys.size(); ++e) {
+        const std::int32_t j = keys[e];
+        float w = std::exp(s_row[e] - shift);
         if (!full) {
           float approx = favor::dot(fq, kphi + sz(j) * m, m);
-          if (causal) approx *= std::exp(ws.m_kscale[j] - ref);
-          e -= approx;
+          approx *= causal ? std::exp(ws.m_kscale[j] - ref - shift) : g;
+          w -= approx;
         }
         const float* vj = io.v + sz(j) * io.ldv;
-        for (int x = 0; x < dv; ++x) num[x] += e * vj[x];
-        den += e;
+        for (int x = 0; x < dv; ++x) num[x] += w * vj[x];
+        den += w;
       }
       pairs += static_cast<std::int64_t>(keys.size());
       const float inv = 1.0f / std::max(den, std::numeric_limits<float>::min());

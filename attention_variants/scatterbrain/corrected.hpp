@@ -10,6 +10,8 @@
 // On S_i the Performer estimate is replaced by the exact value; off S_i it is kept. Causal sums run
 // over j ≤ i. When S_i holds every visible key, the low-rank terms cancel exactly, so the row is
 // computed as Σ_{j∈S_i} ê_ij·v_j / Σ ê_ij directly (exact softmax attention, no cancellation error).
+// Each row's terms are rescaled by a common e^{−L}, L = max(max_{j∈S_i} log ê_ij, log den_i^{Performer}),
+// so large logits (ê_ij beyond fp32) cannot overflow; the factor cancels in o_i.
 #pragma once
 
 #include <cstddef>
@@ -43,6 +45,7 @@ class corrected_workspace {
   tracked_buffer<float> m_qstab;   ///< [chunk] query stabilisers c_i
   tracked_buffer<float> m_num;     ///< [chunk, dv] unnormalised numerators
   tracked_buffer<float> m_den;     ///< [chunk]
+  tracked_buffer<float> m_scores;  ///< [max_t] one row's exact log-kernels on its support
   favor::linear_scan m_scan;
 };
 
