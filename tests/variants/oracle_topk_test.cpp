@@ -226,21 +226,33 @@ TEST_CASE("oracle_topk at k=64 reproduces the brown_lm_qkv top-64 mass column", 
     }
 }
 
-// Known discrepancy, hence [!shouldfail]: over queries 256..2047 the window mass of layer 0 head 0,
-// layer 2 head 3 and layer 3 head 0 is 0.519 / 0.803 / 0.598 against the README's 0.53 / 0.82 / 0.62
-// (off by 0.011 / 0.017 / 0.022); the other 13 cells agree within 0.01. An independent fp64 script
-// (no harness code besides the .npy reader) gives the same three values, and the support is checked
-// above to be exactly keys i-63..i, so the README's window column seems to come from a different
-// query sample. If the README is corrected, this test starts "failing": remove the tag then.
-TEST_CASE("window at k=64 vs the brown_lm_qkv window mass column", "[window][brown][!shouldfail]") {
+// Three cells of the README's window column disagree with the data: over queries 256..2047 the
+// last-64-keys mass of layer 0 head 0, layer 2 head 3 and layer 3 head 0 is 0.519 / 0.803 / 0.598, not
+// 0.53 / 0.82 / 0.62. An independent fp64 NumPy computation gives the same three values:
+//   a = np.load(f).astype(np.float64); q, k = a[L, 0, h], a[L, 1, h]; s = q @ k.T / 8 (causal mask)
+//   p = softmax(s); mean over i in 256..2047 of p[i, i-63:i+1].sum()
+// so those cells are checked against that computation (±0.002) and the other 13 against the README
+// (±0.01). The discrepancy is reported upstream in the closing note of the baselines issue.
+TEST_CASE("window at k=64 vs the brown_lm_qkv window mass column", "[window][brown]") {
   if (!std::filesystem::exists(brown_file)) {
-    FAIL("skipped: " << brown_file << " not found");  // a [!shouldfail] test must fail to pass
+    WARN("skipped: " << brown_file << " not found");
+    return;
   }
+  struct recomputed_cell {
+    int layer, head;
+    double mass;
+  };
+  constexpr recomputed_cell recomputed[] = {{0, 0, 0.519}, {2, 3, 0.803}, {3, 0, 0.598}};
   const brown_masses& m = brown_measured();
   for (int layer = 0; layer < 4; ++layer)
     for (int h = 0; h < 4; ++h) {
-      INFO("layer " << layer << " head " << h << ": window-64 " << m.window[layer][h] << ", table "
-                    << brown_table[layer][h][1]);
-      CHECK(std::abs(m.window[layer][h] - brown_table[layer][h][1]) <= 0.01);
+      double expected = brown_table[layer][h][1], tolerance = 0.01;
+      for (const auto& c : recomputed)
+        if (c.layer == layer && c.head == h) {
+          expected = c.mass;
+          tolerance = 0.002;
+        }
+      INFO("layer " << layer << " head " << h << ": window-64 " << m.window[layer][h] << ", expected " << expected);
+      CHECK(std::abs(m.window[layer][h] - expected) <= tolerance);
     }
 }
