@@ -28,4 +28,33 @@ struct run_command_options {
 };
 int run_command(const run_command_options& o);
 
+/// `seabench chart`: line charts and trade-off scatters from result CSVs (docs/charts-and-reports.md).
+struct chart_command_options {
+  std::vector<std::filesystem::path> inputs;
+  std::filesystem::path output;       ///< .png or .svg
+  std::string preset;                 ///< memory-vs-T | latency-vs-T | accuracy-vs-k | tradeoff | empty
+  std::string x, y;
+  std::vector<std::string> by;
+  std::vector<std::string> where;
+  std::string title;
+  bool logx = false, logy = false, linx = false, liny = false;
+  bool scatter = false;
+  bool extrapolate = false;
+  std::filesystem::path script;       ///< also keep the gnuplot script here
+};
+int chart_command(const chart_command_options& o);
+
+/// `seabench report`: markdown or CSV tables from result CSVs (docs/charts-and-reports.md).
+struct report_command_options {
+  std::vector<std::filesystem::path> inputs;
+  std::filesystem::path output;       ///< empty: stdout
+  std::string format;                 ///< md | csv; empty: from the output's extension, else md
+  std::string layout = "figure";      ///< figure | cost | stages
+  std::string metric = "both";        ///< figure layout: latency | memory | both
+  std::vector<std::string> by;
+  std::vector<std::string> where;
+  bool per_sample = false;
+};
+int report_command(const report_command_options& o);
+
 }  // namespace sb::cli

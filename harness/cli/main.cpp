@@ -2,6 +2,8 @@
 //   seabench list
 //   seabench validate CONFIG.toml [--set key=value]...
 //   seabench run CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
+//   seabench chart RESULTS.csv... -o OUT.png|OUT.svg [--preset NAME] [--x COL] [--y COL] [--by COL,...] [--where COL=VALUE]...
+//   seabench report RESULTS.csv... [-o OUT.md] [--format md|csv] [--layout figure|cost|stages] [--where COL=VALUE]...
 #include <cstring>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +40,44 @@ int main(int argc, char** argv) {
   run->add_flag("--in-process", run_opts.in_process, "run cases in this process (debugging; no crash isolation)");
   run->add_flag("-q,--quiet", run_opts.quiet, "no progress lines and no summary table");
 
+  sb::cli::chart_command_options chart_opts;
+  auto* chart = app.add_subcommand("chart", "Draw line charts or trade-off scatters from result CSVs (gnuplot)");
+  chart->add_option("results", chart_opts.inputs, "result CSVs (concatenated, columns matched by name)")
+      ->required()
+      ->check(CLI::ExistingPath);
+  chart->add_option("-o,--output", chart_opts.output, "the chart: OUT.png or OUT.svg")->required();
+  chart->add_option("--preset", chart_opts.preset, "memory-vs-T | latency-vs-T | accuracy-vs-k | tradeoff");
+  chart->add_option("--x", chart_opts.x, "x column (overrides the preset's)");
+  chart->add_option("--y", chart_opts.y, "y column (overrides the preset's)");
+  chart->add_option("--by", chart_opts.by, "one line per value of these columns (and the variant); 'params' = "
+                                           "the distinguishing parameters")->delimiter(',')
+      ->allow_extra_args(false);
+  chart->add_option("--where", chart_opts.where, "keep rows with COL=VALUE[,VALUE...] or COL!=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  chart->add_option("--title", chart_opts.title, "chart title");
+  chart->add_flag("--logx", chart_opts.logx, "log x axis");
+  chart->add_flag("--logy", chart_opts.logy, "log y axis");
+  chart->add_flag("--linx", chart_opts.linx, "linear x axis (overrides the preset's log axis)");
+  chart->add_flag("--liny", chart_opts.liny, "linear y axis (overrides the preset's log axis)");
+  chart->add_flag("--scatter", chart_opts.scatter, "trade-off scatter: one point per cost point, joined per method");
+  chart->add_flag("--extrapolate", chart_opts.extrapolate, "dotted continuation of a line past the T where it ran out of memory");
+  chart->add_option("--script", chart_opts.script, "also write the gnuplot script here");
+
+  sb::cli::report_command_options report_opts;
+  auto* report = app.add_subcommand("report", "Markdown or CSV tables from result CSVs (paper layouts)");
+  report->add_option("results", report_opts.inputs, "result CSVs (concatenated, columns matched by name)")
+      ->required()
+      ->check(CLI::ExistingPath);
+  report->add_option("-o,--output", report_opts.output, "write here instead of stdout");
+  report->add_option("--format", report_opts.format, "md | csv (default: from the output's extension, else md)");
+  report->add_option("--layout", report_opts.layout, "figure (methods x T) | cost (method, k, K) | stages (SEA)");
+  report->add_option("--metric", report_opts.metric, "figure layout: latency | memory | both");
+  report->add_option("--by", report_opts.by, "group rows by these columns (and the variant)")->delimiter(',')
+      ->allow_extra_args(false);
+  report->add_option("--where", report_opts.where, "keep rows with COL=VALUE[,VALUE...] or COL!=VALUE (repeatable)")
+      ->allow_extra_args(false);
+  report->add_flag("--per-sample", report_opts.per_sample, "divide latency and memory by the batch size");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -53,5 +93,7 @@ int main(int argc, char** argv) {
   if (*list) return sb::cli::list_command();
   if (*validate) return sb::cli::validate_command(config, overrides, device);
   if (*run) return sb::cli::run_command(run_opts);
+  if (*chart) return sb::cli::chart_command(chart_opts);
+  if (*report) return sb::cli::report_command(report_opts);
   return sb::cli::exit_bad_usage;
 }
