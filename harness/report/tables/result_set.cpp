@@ -30,6 +30,9 @@ bool result_set::has_column(std::string_view name) const { return find(name).has
 std::optional<std::size_t> result_set::find(std::string_view name) const {
   for (std::size_t i = 0; i < m_columns.size(); ++i)
     if (m_columns[i] == name) return i;
+  // A variant parameter by its own name: K → param_K.
+  for (std::size_t i = 0; i < m_columns.size(); ++i)
+    if (m_columns[i].starts_with("param_") && std::string_view(m_columns[i]).substr(6) == name) return i;
   return std::nullopt;
 }
 
@@ -63,7 +66,8 @@ std::string result_set::file_list() const {
 }
 
 std::size_t result_set::column_slot(const std::string& name) {
-  if (auto i = find(name)) return *i;
+  for (std::size_t i = 0; i < m_columns.size(); ++i)
+    if (m_columns[i] == name) return i;  // exact names only: no param_ fallback when merging headers
   m_columns.push_back(name);
   return m_columns.size() - 1;
 }

@@ -31,7 +31,8 @@ class result_set {
   [[nodiscard]] std::size_t size() const { return m_rows.size(); }
   [[nodiscard]] bool empty() const { return m_rows.empty(); }
   [[nodiscard]] bool has_column(std::string_view name) const;
-  /// Index of `name`, or nullopt.
+  /// Index of `name`, or nullopt. A name that is not a column but a variant parameter finds its
+  /// `param_<name>` column (`K` → `param_K`), so --where, --x, --y and --by take parameter names.
   [[nodiscard]] std::optional<std::size_t> find(std::string_view name) const;
   /// Index of `name`; throws input_error naming the column and the files when it is absent.
   [[nodiscard]] std::size_t require(std::string_view name) const;
