@@ -32,7 +32,7 @@ std::filesystem::path config(const std::string& name) {
 TEST_CASE("opt_cost_points: one causal OPT-125m layer, SEA k x K, Performer nbf, Reformer n_hashes, dense",
           "[report][paper]") {
   const auto plan = sb::load_sweep_plan(config("opt_cost_points.toml"), {});
-  CHECK(count_by_variant(plan) == std::map<std::string, int>{{"dense", 1}, {"performer", 4}, {"reformer", 4}, {"sea", 12}});
+  CHECK(count_by_variant(plan) == std::map<std::string, int>{{"dense", 1}, {"performer", 4}, {"reformer", 4}, {"sea", 24}});
   for (const auto& c : plan.cases) {
     INFO(c.variant);
     CHECK(c.prob.causal);
@@ -49,7 +49,7 @@ TEST_CASE("glue_cost_points: one BERT-base layer at T=256, batch 96, SEA k x K a
           "[report][paper]") {
   const auto plan = sb::load_sweep_plan(config("glue_cost_points.toml"), {});
   CHECK(count_by_variant(plan) == std::map<std::string, int>{{"cosformer", 1}, {"dense", 1}, {"performer", 4},
-                                                             {"reformer", 3}, {"sea", 9}, {"sinkhorn", 3}});
+                                                             {"reformer", 3}, {"sea", 18}, {"sinkhorn", 3}});
   for (const auto& c : plan.cases) {
     INFO(c.variant);
     CHECK_FALSE(c.prob.causal);

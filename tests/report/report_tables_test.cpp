@@ -59,6 +59,8 @@ TEST_CASE("--where selects rows, numerically where both sides are numbers", "[re
   CHECK(select_rows(rows, {parse_where("seq_len=1024,2048")}).size() == 11);
   CHECK(select_rows(rows, {parse_where("variant!=dense,reformer")}).size() == 10);
   CHECK(select_rows(rows, {parse_where("variant=sea"), parse_where("k=64")}).size() == 1);
+  // An empty value matches empty cells: k=32 plus the variants without k.
+  CHECK(select_rows(rows, {parse_where("k=32,")}).size() == 3 + 4 + 6);
   // A parameter by its name: K is the param_K column.
   CHECK(select_rows(rows, {parse_where("K=128")}).size() == 4);
   CHECK(select_rows(rows, {parse_where("nbf=8")}).size() == 3);
