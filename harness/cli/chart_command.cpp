@@ -1,5 +1,6 @@
 // `seabench chart`: result CSVs → one PNG or SVG chart drawn by gnuplot (docs/charts-and-reports.md).
 #include <cstdio>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,8 @@ int chart_command(const chart_command_options& o) {
   try {
     if ((o.logx && o.linx) || (o.logy && o.liny)) throw input_error("--logx/--linx and --logy/--liny exclude each other");
     format = image_format_for(o.output);
+    if (const auto dir = o.output.parent_path(); !dir.empty() && !std::filesystem::is_directory(dir))
+      throw input_error(fmt::format("output {}: the folder {} does not exist", o.output.string(), dir.string()));
     chart_request req;
     if (!o.preset.empty()) req.preset = parse_preset(o.preset);
     req.x = o.x;

@@ -86,6 +86,7 @@ TEST_CASE("chart: bad input exits 2 with a message naming it", "[report][chart][
       {"chart " + f + " --preset memory -o " + out, "memory-vs-T"},
       {"chart " + f + " --preset memory-vs-T -o " + (dir / "c.pdf").string(), ".png or .svg"},
       {"chart " + f + " -o " + out, "--preset"},
+      {"chart " + f + " --preset memory-vs-T -o " + (dir / "no-such-dir" / "c.svg").string(), "no-such-dir"},
       {"chart " + (dir / "missing.csv").string() + " --preset memory-vs-T -o " + out, "missing.csv"},
       {"chart " + dir.path().string() + " --preset memory-vs-T -o " + out, dir.path().filename().string()},
   };
