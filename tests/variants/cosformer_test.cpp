@@ -11,52 +11,19 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 namespace {
 
 using namespace sb;
 
+using variant_test::rel_err;
+using variant_test::run_variant;
+
 std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.0) {
-  counter_rng r(seed, 97);
-  std::vector<float> x(n);
-  for (auto& v : x) v = static_cast<float>(sigma * r.normal());
-  return x;
+  return variant_test::random_tensor(n, seed, 97, sigma);
 }
 
-double rel_err(const std::vector<float>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-struct run_result {
-  std::vector<float> out;
-  double peak = 0, analytic = 0;
-};
-
-run_result run_variant(const problem& p, const std::map<std::string, param_value>& given, const std::vector<float>& q,
-                       const std::vector<float>& k, const std::vector<float>& v) {
-  const attention_variant* var = variant_registry::instance().find("cosformer");
-  REQUIRE(var != nullptr);
-  const param_set ps = var->parameters().resolve("test", given);
-  auto inst = var->instantiate(p, ps, device_kind::cpu);
-  auto& mt = memory_tracker::instance();
-  const std::size_t before = mt.current_bytes();
-  mt.reset_peak();
-  run_result r;
-  {
-    tracked_buffer<float> out(p.qkv_elements());
-    run_context ctx;
-    inst->run({q.data(), k.data(), v.data()}, out.data(), ctx);
-    r.out.assign(out.data(), out.data() + out.size());
-  }
-  r.peak = double(mt.peak_bytes() - before);
-  r.analytic = double(var->analytic_memory_bytes(p, ps));
-  return r;
-}
 
 /// The cosFormer definition computed directly: w_ij = ReLU(q_i)·ReLU(k_j)·cos(π/2·(i−j)/M), M = T,
 /// o_i = Σ_j w_ij v_j / max(Σ_j w_ij, 1e-6), j ≤ i when causal. fp64.
@@ -141,7 +108,7 @@ TEST_CASE("cosformer: variant equals the naive O(T²) formula (P2, P10)", "[cosf
   for (bool causal : {false, true})
     for (std::int64_t chunk : {1, 10, 64, 128}) {
       p.causal = causal;
-      const auto r = run_variant(p, {{"chunk", chunk}}, q, k, v);
+      const auto r = run_variant("cosformer", p, {{"chunk", chunk}}, q, k, v);
       INFO("causal " << causal << " chunk " << chunk);
       CHECK(rel_err(r.out, naive(p, q, k, v)) < 1e-5);
       CHECK(std::abs(r.peak - r.analytic) <= 0.1 * r.analytic);
@@ -158,7 +125,7 @@ TEST_CASE("cosformer: causal rows ignore later keys and values", "[cosformer]") 
       k2[j * d + c] = std::abs(k2[j * d + c]) * 3.0f;
       v2[j * d + c] += 2.0f;
     }
-  const auto a = run_variant(p, {}, q, k, v).out, b = run_variant(p, {}, q, k2, v2).out;
+  const auto a = run_variant("cosformer", p, {}, q, k, v).out, b = run_variant("cosformer", p, {}, q, k2, v2).out;
   for (int x = 0; x <= cut * d + d - 1; ++x) REQUIRE(a[x] == b[x]);
   CHECK(a != b);
 }

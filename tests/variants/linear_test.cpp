@@ -12,52 +12,19 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 namespace {
 
 using namespace sb;
 
+using variant_test::rel_err;
+using variant_test::run_variant;
+
 std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.0) {
-  counter_rng r(seed, 98);
-  std::vector<float> x(n);
-  for (auto& v : x) v = static_cast<float>(sigma * r.normal());
-  return x;
+  return variant_test::random_tensor(n, seed, 98, sigma);
 }
 
-double rel_err(const std::vector<float>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-struct run_result {
-  std::vector<float> out;
-  double peak = 0, analytic = 0;
-};
-
-run_result run_variant(const problem& p, const std::map<std::string, param_value>& given, const std::vector<float>& q,
-                       const std::vector<float>& k, const std::vector<float>& v) {
-  const attention_variant* var = variant_registry::instance().find("linear");
-  REQUIRE(var != nullptr);
-  const param_set ps = var->parameters().resolve("test", given);
-  auto inst = var->instantiate(p, ps, device_kind::cpu);
-  auto& mt = memory_tracker::instance();
-  const std::size_t before = mt.current_bytes();
-  mt.reset_peak();
-  run_result r;
-  {
-    tracked_buffer<float> out(p.qkv_elements());
-    run_context ctx;
-    inst->run({q.data(), k.data(), v.data()}, out.data(), ctx);
-    r.out.assign(out.data(), out.data() + out.size());
-  }
-  r.peak = double(mt.peak_bytes() - before);
-  r.analytic = double(var->analytic_memory_bytes(p, ps));
-  return r;
-}
 
 /// fp64 Σ_j w_ij v_j / Σ_j w_ij with w_ij = φ(q_i)·φ(k_j) materialised, masked to j ≤ i when causal.
 std::vector<double> quadratic_form(const problem& p, linear_features::kind kind, const std::vector<float>& q,
@@ -101,7 +68,7 @@ TEST_CASE("linear: output equals the (masked) quadratic form of φ(q)·φ(k) (P2
       for (std::int64_t chunk : {5, 64}) {
         p.causal = causal;
         const auto kind = std::string(feat) == "relu" ? linear_features::kind::relu : linear_features::kind::elu;
-        const auto r = run_variant(p, {{"feature", std::string(feat)}, {"chunk", chunk}}, q, k, v);
+        const auto r = run_variant("linear", p, {{"feature", std::string(feat)}, {"chunk", chunk}}, q, k, v);
         INFO("causal " << causal << " feature " << feat << " chunk " << chunk);
         CHECK(rel_err(r.out, quadratic_form(p, kind, q, k, v)) < 1e-5);
         CHECK(std::abs(r.peak - r.analytic) <= 0.1 * r.analytic);
@@ -119,8 +86,8 @@ TEST_CASE("linear: causal rows ignore later keys and values", "[linear]") {
         k2[(h * t + j) * d + c] += 4.0f;
         v2[(h * t + j) * d + c] *= -3.0f;
       }
-  const auto a = run_variant(p, {{"chunk", std::int64_t{16}}}, q, k, v).out;
-  const auto b = run_variant(p, {{"chunk", std::int64_t{16}}}, q, k2, v2).out;
+  const auto a = run_variant("linear", p, {{"chunk", std::int64_t{16}}}, q, k, v).out;
+  const auto b = run_variant("linear", p, {{"chunk", std::int64_t{16}}}, q, k2, v2).out;
   bool later_changed = false;
   for (int h = 0; h < p.heads; ++h)
     for (int i = 0; i < t; ++i)
@@ -145,9 +112,9 @@ TEST_CASE("linear: non-causal output is permutation equivariant (P8)", "[linear]
     for (int i = 0; i < t; ++i) std::copy_n(x.begin() + perm[i] * d, d, y.begin() + i * d);
     return y;
   };
-  const auto base = run_variant(p, {}, q, k, v).out;
-  const auto kv = run_variant(p, {}, q, permute(k), permute(v)).out;
-  const auto pq = run_variant(p, {}, permute(q), k, v).out;
+  const auto base = run_variant("linear", p, {}, q, k, v).out;
+  const auto kv = run_variant("linear", p, {}, q, permute(k), permute(v)).out;
+  const auto pq = run_variant("linear", p, {}, permute(q), k, v).out;
   const auto pb = permute(base);
   for (std::size_t i = 0; i < base.size(); ++i) {
     CHECK(kv[i] == Approx(base[i]).epsilon(1e-5).margin(1e-6));
@@ -162,9 +129,9 @@ TEST_CASE("linear: registration, determinism and FLOPs", "[linear]") {
   CHECK(var->caps().uses_k == k_usage::none);
   problem p{.batch = 1, .heads = 2, .seq_len = 64, .head_dim = 16, .seed = 1};
   const auto q = gaussian(p.qkv_elements(), 10), k = gaussian(p.qkv_elements(), 11), v = gaussian(p.qkv_elements(), 12);
-  const auto a = run_variant(p, {}, q, k, v).out;
+  const auto a = run_variant("linear", p, {}, q, k, v).out;
   p.seed = 2;
-  CHECK(run_variant(p, {}, q, k, v).out == a);  // no random parts
+  CHECK(run_variant("linear", p, {}, q, k, v).out == a);  // no random parts
   const param_set ps = var->parameters().resolve("test", {});
   p.seq_len = 4096;
   const double per_head = var->flops(p, ps).executed / (p.batch * p.heads);

@@ -11,25 +11,16 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 namespace {
 
 using namespace sb;
 
-std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.0) {
-  counter_rng r(seed, 99);
-  std::vector<float> x(n);
-  for (auto& v : x) v = static_cast<float>(sigma * r.normal());
-  return x;
-}
+using variant_test::rel_err;
 
-double rel_err(const std::vector<float>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / den);
+std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.0) {
+  return variant_test::random_tensor(n, seed, 99, sigma);
 }
 
 double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -44,23 +35,7 @@ double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
 /// Exact softmax attention in fp64 for one head.
 std::vector<double> exact_attention(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
                                     int t, int d, bool causal) {
-  std::vector<double> out(static_cast<std::size_t>(t) * d, 0.0), s(t);
-  const double tau = 1.0 / std::sqrt(double(d));
-  for (int i = 0; i < t; ++i) {
-    const int n = causal ? i + 1 : t;
-    double mx = -1e300;
-    for (int j = 0; j < n; ++j) {
-      double acc = 0;
-      for (int c = 0; c < d; ++c) acc += double(q[i * d + c]) * k[j * d + c];
-      s[j] = tau * acc;
-      mx = std::max(mx, s[j]);
-    }
-    double sum = 0;
-    for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-    for (int j = 0; j < n; ++j)
-      for (int c = 0; c < d; ++c) out[i * d + c] += s[j] / sum * v[j * d + c];
-  }
-  return out;
+  return variant_test::exact_attention({.batch = 1, .heads = 1, .seq_len = t, .head_dim = d, .causal = causal}, q, k, v);
 }
 
 /// fp64 softmax exponents a_f(x) = w_f·x̃ − ‖x̃‖²/2 for rows of x.

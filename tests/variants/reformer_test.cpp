@@ -12,65 +12,28 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 using namespace sb;
 
 namespace {
 
-std::vector<float> random_tensor(std::size_t n, std::uint64_t seed, std::uint64_t stream, double scale = 1.0) {
-  counter_rng rng(seed, stream);
-  std::vector<float> x(n);
-  for (auto& e : x) e = static_cast<float>(scale * rng.normal());
-  return x;
-}
-
-struct inputs {
-  std::vector<float> q, k, v;
-};
-
-inputs make_inputs(const problem& p, std::uint64_t seed) {
-  return {random_tensor(p.qkv_elements(), seed, rng_stream::dataset_q),
-          random_tensor(p.qkv_elements(), seed, rng_stream::dataset_k),
-          random_tensor(p.qkv_elements(), seed, rng_stream::dataset_v)};
-}
+using variant_test::inputs;
+using variant_test::make_inputs;
+using variant_test::random_tensor;
+using variant_test::rel_err;
+using variant_test::run_result;
+using variant_test::support_row;
 
 problem make_problem(int b, int h, int t, int d, int k, bool causal, std::uint64_t seed = 7) {
-  problem p;
-  p.batch = b;
-  p.heads = h;
-  p.seq_len = t;
-  p.head_dim = d;
-  p.k = k;
-  p.causal = causal;
-  p.seed = seed;
-  return p;
+  return variant_test::make_problem(b, h, t, d, k, causal, seed);
 }
 
-const attention_variant& reformer() {
-  const auto* v = variant_registry::instance().find("reformer");
-  REQUIRE(v != nullptr);
-  return *v;
-}
+const attention_variant& reformer() { return variant_test::find_variant("reformer"); }
 
-struct run_result {
-  std::vector<float> out;
-  attention_support support;
-  std::map<std::string, double> extras;
-};
-
-run_result run_variant(const problem& p, const std::map<std::string, param_value>& overrides, const inputs& x,
+run_result run_variant(const problem& p, const variant_test::overrides& overrides, const inputs& x,
                        bool with_support = true) {
-  const auto& var = reformer();
-  const param_set params = var.parameters().resolve("test", overrides);
-  REQUIRE_FALSE(unsupported_reason(var, p, params, device_kind::cpu).has_value());
-  auto inst = var.instantiate(p, params, device_kind::cpu);
-  run_result r;
-  r.out.assign(p.qkv_elements(), 0.0f);
-  run_context ctx;
-  if (with_support) ctx.support = &r.support;
-  inst->run({x.q.data(), x.k.data(), x.v.data()}, r.out.data(), ctx);
-  r.extras = ctx.extras;
-  return r;
+  return variant_test::run_variant("reformer", p, overrides, x.view(), with_support);
 }
 
 // ---- naive fp64 reference -------------------------------------------------------------------------
@@ -179,19 +142,6 @@ naive_result naive_reformer(const problem& p, const inputs& x, int n_hashes, int
     }
   }
   return res;
-}
-
-double rel_err(const std::vector<float>& a, const std::vector<double>& ref) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - ref[i]) * (a[i] - ref[i]);
-    den += ref[i] * ref[i];
-  }
-  return std::sqrt(num / den);
-}
-
-std::vector<int> support_row(const attention_support& s, std::size_t r) {
-  return {s.cols.begin() + s.row_ptr[r], s.cols.begin() + s.row_ptr[r + 1]};
 }
 
 }  // namespace
@@ -427,19 +377,8 @@ TEST_CASE("reformer: large logits stay finite", "[reformer]") {
 TEST_CASE("reformer analytic memory equals the tracked peak of a run, output included", "[reformer]") {
   for (const auto& [t, k, causal] : std::vector<std::tuple<int, int, bool>>{{64, 16, false}, {333, 32, true}, {20, 64, false}}) {
     const problem p = make_problem(2, 3, t, 32, k, causal, 1);
-    const inputs x = make_inputs(p, 2);
-    const auto& var = reformer();
-    const param_set params = var.parameters().resolve("test", {});
-    auto inst = var.instantiate(p, params, device_kind::cpu);
-    auto& tracker = memory_tracker::instance();
-    tracker.reset_peak();
-    const std::size_t before = tracker.current_bytes();
-    {
-      tracked_buffer<float> out(p.qkv_elements());
-      run_context ctx;
-      inst->run({x.q.data(), x.k.data(), x.v.data()}, out.data(), ctx);
-    }
-    CHECK(tracker.peak_bytes() - before == var.analytic_memory_bytes(p, params));
+    const auto r = run_variant(p, {}, make_inputs(p, 2), false);
+    CHECK(r.peak == r.analytic);
   }
 }
 

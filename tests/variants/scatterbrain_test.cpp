@@ -15,79 +15,18 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 namespace {
 
 using namespace sb;
 
+using variant_test::exact_attention;
+using variant_test::rel_err;
+using variant_test::run_variant;
+
 std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.0) {
-  counter_rng r(seed, 96);
-  std::vector<float> x(n);
-  for (auto& v : x) v = static_cast<float>(sigma * r.normal());
-  return x;
-}
-
-double rel_err(const std::vector<float>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
-/// Exact softmax attention in fp64 for every head of [B, H, T, D] inputs.
-std::vector<double> exact_attention(const problem& p, const std::vector<float>& q, const std::vector<float>& k,
-                                    const std::vector<float>& v) {
-  const int t = p.seq_len, d = p.head_dim;
-  std::vector<double> out(p.qkv_elements(), 0.0), s(t);
-  const double tau = 1.0 / std::sqrt(double(d));
-  for (int bh = 0; bh < p.batch * p.heads; ++bh) {
-    const std::size_t base = std::size_t(bh) * t * d;
-    for (int i = 0; i < t; ++i) {
-      const int n = p.causal ? i + 1 : t;
-      double mx = -1e300;
-      for (int j = 0; j < n; ++j) {
-        double acc = 0;
-        for (int c = 0; c < d; ++c) acc += double(q[base + i * d + c]) * k[base + j * d + c];
-        mx = std::max(mx, s[j] = tau * acc);
-      }
-      double sum = 0;
-      for (int j = 0; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
-      for (int j = 0; j < n; ++j)
-        for (int c = 0; c < d; ++c) out[base + i * d + c] += s[j] / sum * v[base + j * d + c];
-    }
-  }
-  return out;
-}
-
-struct run_result {
-  std::vector<float> out;
-  std::map<std::string, double> extras;
-  double peak = 0, analytic = 0;
-};
-
-run_result run_variant(const std::string& name, const problem& p, const std::map<std::string, param_value>& given,
-                       const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v) {
-  const attention_variant* var = variant_registry::instance().find(name);
-  REQUIRE(var != nullptr);
-  const param_set ps = var->parameters().resolve("test", given);
-  REQUIRE_FALSE(var->check(p, ps).has_value());
-  auto inst = var->instantiate(p, ps, device_kind::cpu);
-  auto& mt = memory_tracker::instance();
-  const std::size_t before = mt.current_bytes();
-  mt.reset_peak();
-  run_result r;
-  {
-    tracked_buffer<float> out(p.qkv_elements());
-    run_context ctx;
-    inst->run({q.data(), k.data(), v.data()}, out.data(), ctx);
-    r.out.assign(out.data(), out.data() + out.size());
-    r.extras = ctx.extras;
-  }
-  r.peak = double(mt.peak_bytes() - before);
-  r.analytic = double(var->analytic_memory_bytes(p, ps));
-  return r;
+  return variant_test::random_tensor(n, seed, 96, sigma);
 }
 
 /// corrected_head on one head with a given support function.

@@ -1,4 +1,5 @@
-// Helpers shared by the SEA tests: seeded inputs, a naive fp64 attention, and running the variant.
+// Helpers shared by the SEA tests: seeded inputs and running the variant (the fp64 attention and the
+// relative error are variant_test_util.hpp's).
 #pragma once
 
 #include <cmath>
@@ -13,6 +14,7 @@
 #include "harness/core/rng.hpp"
 #include "harness/core/types.hpp"
 #include "harness/core/variant.hpp"
+#include "tests/variants/variant_test_util.hpp"
 
 namespace sb::sea_test {
 
@@ -46,34 +48,10 @@ inline problem make_problem(int t, bool causal, int k, int heads = 2, int d = 16
 
 /// Exact softmax attention in fp64, [B, H, T, D].
 inline std::vector<double> exact_attention(const problem& p, const inputs& in) {
-  const int T = p.seq_len, d = p.head_dim;
-  std::vector<double> out(p.qkv_elements(), 0.0);
-  std::vector<double> s(static_cast<std::size_t>(T));
-  for (std::size_t bh = 0; bh < static_cast<std::size_t>(p.batch) * p.heads; ++bh)
-    for (int i = 0; i < T; ++i) {
-      const int L = p.causal ? i + 1 : T;
-      double mx = -INFINITY, sum = 0;
-      for (int j = 0; j < L; ++j) {
-        double dot = 0;
-        for (int c = 0; c < d; ++c) dot += double(in.q[(bh * T + i) * d + c]) * in.k[(bh * T + j) * d + c];
-        s[j] = dot / std::sqrt(double(d));
-        mx = std::max(mx, s[j]);
-      }
-      for (int j = 0; j < L; ++j) sum += (s[j] = std::exp(s[j] - mx));
-      for (int j = 0; j < L; ++j)
-        for (int c = 0; c < d; ++c) out[(bh * T + i) * d + c] += s[j] / sum * in.v[(bh * T + j) * d + c];
-    }
-  return out;
+  return variant_test::exact_attention(p, in.q, in.k, in.v);
 }
 
-inline double rel_err(const std::vector<float>& a, const std::vector<double>& ref) {
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (a[i] - ref[i]) * (a[i] - ref[i]);
-    den += ref[i] * ref[i];
-  }
-  return std::sqrt(num / den);
-}
+using variant_test::rel_err;
 
 /// The variant's parameter set with overrides.
 inline param_set params_with(const std::map<std::string, param_value>& overrides) {
