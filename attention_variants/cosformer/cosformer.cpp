@@ -25,36 +25,11 @@ class cosformer_instance final : public attention_instance {
   cosformer_instance(const problem& p, int chunk) : m_p(p), m_chunk(chunk) {}
 
   void run(qkv_view in, float* out, run_context&) override {
-    const int t = m_p.seq_len, d = m_p.head_dim, f = 2 * d, c = m_chunk;
-    const std::size_t heads = static_cast<std::size_t>(m_p.batch) * m_p.heads;
-    const std::size_t head_elems = static_cast<std::size_t>(t) * d;
-    tracked_buffer<float> kphi(static_cast<std::size_t>(c) * f), qphi(static_cast<std::size_t>(c) * f);
-    favor::linear_scan scan(f, d, c, m_p.causal);
-    for (std::size_t bh = 0; bh < heads; ++bh) {
-      const float* q = in.q + bh * head_elems;
-      const float* k = in.k + bh * head_elems;
-      const float* v = in.v + bh * head_elems;
-      float* o = out + bh * head_elems;
-      scan.reset();
-      for (int p = 0; p < t; p += c) {
-        const int n = std::min(c, t - p);
-        const std::size_t off = static_cast<std::size_t>(p) * d;
-        cosformer::features(k + off, d, n, d, p, t, kphi.data());
-        if (m_p.causal) {
-          cosformer::features(q + off, d, n, d, p, t, qphi.data());
-          scan.causal_chunk(qphi.data(), kphi.data(), nullptr, n, v + off, d, den_floor, o + off, d);
-        } else {
-          scan.add_keys(kphi.data(), n, v + off, d);
-        }
-      }
-      if (m_p.causal) continue;
-      for (int p = 0; p < t; p += c) {
-        const int n = std::min(c, t - p);
-        const std::size_t off = static_cast<std::size_t>(p) * d;
-        cosformer::features(q + off, d, n, d, p, t, qphi.data());
-        scan.read(qphi.data(), n, den_floor, o + off, d);
-      }
-    }
+    const int t = m_p.seq_len, d = m_p.head_dim;
+    favor::feature_map_attention(m_p, 2 * d, m_chunk, in, out, den_floor,
+                                 [&](const float* x, int n, int pos, float* phi) {
+                                   cosformer::features(x, d, n, d, pos, t, phi);
+                                 });
   }
 
  private:
@@ -84,8 +59,7 @@ class cosformer_variant final : public attention_variant {
   }
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const int ch = chunk_rows(params, p.seq_len), d = p.head_dim;
-    const std::size_t floats = 2 * static_cast<std::size_t>(ch) * 2 * d +
-                               favor::linear_scan::floats(2 * d, d, ch, p.causal) + p.qkv_elements();
+    const std::size_t floats = favor::feature_map_attention_floats(2 * d, d, ch, p.causal) + p.qkv_elements();
     return floats * sizeof(float);
   }
   flop_count flops(const problem& p, const param_set& params) const override {

@@ -36,36 +36,11 @@ class linear_instance final : public attention_instance {
   linear_instance(const problem& p, linear_config c) : m_p(p), m_c(c) {}
 
   void run(qkv_view in, float* out, run_context&) override {
-    const int t = m_p.seq_len, d = m_p.head_dim, c = chunk_rows(m_c, t);
-    const std::size_t heads = static_cast<std::size_t>(m_p.batch) * m_p.heads;
-    const std::size_t head_elems = static_cast<std::size_t>(t) * d;
-    tracked_buffer<float> kphi(static_cast<std::size_t>(c) * d), qphi(static_cast<std::size_t>(c) * d);
-    favor::linear_scan scan(d, d, c, m_p.causal);
-    for (std::size_t bh = 0; bh < heads; ++bh) {
-      const float* q = in.q + bh * head_elems;
-      const float* k = in.k + bh * head_elems;
-      const float* v = in.v + bh * head_elems;
-      float* o = out + bh * head_elems;
-      scan.reset();
-      for (int p = 0; p < t; p += c) {
-        const int n = std::min(c, t - p);
-        const std::size_t off = static_cast<std::size_t>(p) * d;
-        linear_features::apply(m_c.feature, k + off, static_cast<std::size_t>(n) * d, kphi.data());
-        if (m_p.causal) {
-          linear_features::apply(m_c.feature, q + off, static_cast<std::size_t>(n) * d, qphi.data());
-          scan.causal_chunk(qphi.data(), kphi.data(), nullptr, n, v + off, d, den_floor, o + off, d);
-        } else {
-          scan.add_keys(kphi.data(), n, v + off, d);
-        }
-      }
-      if (m_p.causal) continue;
-      for (int p = 0; p < t; p += c) {
-        const int n = std::min(c, t - p);
-        const std::size_t off = static_cast<std::size_t>(p) * d;
-        linear_features::apply(m_c.feature, q + off, static_cast<std::size_t>(n) * d, qphi.data());
-        scan.read(qphi.data(), n, den_floor, o + off, d);
-      }
-    }
+    const int d = m_p.head_dim;
+    favor::feature_map_attention(m_p, d, chunk_rows(m_c, m_p.seq_len), in, out, den_floor,
+                                 [&](const float* x, int n, int, float* phi) {
+                                   linear_features::apply(m_c.feature, x, static_cast<std::size_t>(n) * d, phi);
+                                 });
   }
 
  private:
@@ -99,8 +74,7 @@ class linear_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const linear_config c = make_config(params);
     const int ch = chunk_rows(c, p.seq_len), d = p.head_dim;
-    const std::size_t floats =
-        2 * static_cast<std::size_t>(ch) * d + favor::linear_scan::floats(d, d, ch, p.causal) + p.qkv_elements();
+    const std::size_t floats = favor::feature_map_attention_floats(d, d, ch, p.causal) + p.qkv_elements();
     return floats * sizeof(float);
   }
   flop_count flops(const problem& p, const param_set& params) const override {

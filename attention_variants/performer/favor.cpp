@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "harness/core/blas.hpp"
 
 namespace sb::favor {
@@ -29,6 +31,19 @@ float default_eps(kernel_kind k) { return k == kernel_kind::softmax ? 1e-6f : 1e
 int features_from_nbf(int d, int nbf) {
   if (d < 1 || nbf < 1) return 0;
   return static_cast<int>(std::floor(static_cast<double>(d) * std::log(static_cast<double>(d)) / nbf));
+}
+
+int features_from_params(const problem& p, const param_set& params) {
+  const auto explicit_m = params.get_int("features");
+  if (explicit_m > 0) return static_cast<int>(explicit_m);
+  return features_from_nbf(p.head_dim, static_cast<int>(params.get_int("nbf")));
+}
+
+std::optional<std::string> features_unsupported_reason(const problem& p, const param_set& params) {
+  if (features_from_params(p, params) < 1)
+    return fmt::format("m = floor(d·ln d / nbf) = 0 for d = {}, nbf = {}; set features", p.head_dim,
+                       params.get_int("nbf"));
+  return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@
 //      keys may carry per-key log-scales (feature = e^{s_j}·φk_j); the scan keeps everything relative to
 //      the running maximum of s, so nothing overflows and no row looks at a later key.
 //   attend() composes 1–3 into one head of FAVOR+ attention with the stabilisers of baselines.md §2.
+//   feature_map_attention() runs 3 over every head for a deterministic feature map (linear, cosformer).
 //
 // Stabilisers (softmax kernel). Exponent a_f(x) = w_f·x̃ − ‖x̃‖²/2 with x̃ = d^{-1/4}·x.
 //   Queries: c_i = max_f a_f(q_i), per row (cancels in the row normalisation).
@@ -27,14 +28,18 @@
 //     scale r_j of the key's own prefix instead of the global scale).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/rng.hpp"
+#include "harness/core/types.hpp"
+#include "harness/core/variant.hpp"
 
 namespace sb::favor {
 
@@ -50,6 +55,11 @@ enum class kernel_kind {
 /// The SEA paper's rule m = floor(d·ln d / nbf) (performer-pytorch default nb_features with a divisor):
 /// d = 64 → 266 / 133 / 66 / 33 for nbf 1 / 2 / 4 / 8; d = 128 → 621 / 310 / 155 / 77.
 [[nodiscard]] int features_from_nbf(int d, int nbf);
+/// m from the parameter `features` when it is > 0, else from `nbf` (features_from_nbf): the rule of the
+/// performer and scatterbrain variants.
+[[nodiscard]] int features_from_params(const problem& p, const param_set& params);
+/// Why features_from_params gives no feature (m < 1), or nullopt.
+[[nodiscard]] std::optional<std::string> features_unsupported_reason(const problem& p, const param_set& params);
 
 // ---------------------------------------------------------------------------------------------------
 // 1. Projections
@@ -183,6 +193,52 @@ class linear_scan {
   float m_ref = 0.0f;           ///< log-scale of the causal state
   bool m_empty = true;
 };
+
+/// Normalised linear attention of every head of [B, H, T, D] inputs under a deterministic feature map
+/// with F features per row (linear, cosformer). featurize(x, n, pos, phi) writes the features of the n
+/// rows at x (row stride D), which sit at positions [pos, pos + n), to phi [n, F]. Keys and queries are
+/// featurised `chunk` rows at a time into two tracked [chunk, F] buffers; non-causal: every key goes into
+/// the state, then every query block reads it; causal: one linear_scan::causal_chunk per chunk. Output
+/// row i = num_i / max(den_i, den_floor). Allocates feature_map_attention_floats(...) floats.
+template <typename Featurize>
+void feature_map_attention(const problem& p, int features, int chunk, qkv_view in, float* out, float den_floor,
+                           Featurize&& featurize) {
+  const int t = p.seq_len, d = p.head_dim, c = chunk;
+  const std::size_t heads = static_cast<std::size_t>(p.batch) * p.heads;
+  const std::size_t head_elems = static_cast<std::size_t>(t) * d;
+  tracked_buffer<float> kphi(static_cast<std::size_t>(c) * features), qphi(static_cast<std::size_t>(c) * features);
+  linear_scan scan(features, d, c, p.causal);
+  for (std::size_t bh = 0; bh < heads; ++bh) {
+    const float* q = in.q + bh * head_elems;
+    const float* k = in.k + bh * head_elems;
+    const float* v = in.v + bh * head_elems;
+    float* o = out + bh * head_elems;
+    scan.reset();
+    for (int pos = 0; pos < t; pos += c) {
+      const int n = std::min(c, t - pos);
+      const std::size_t off = static_cast<std::size_t>(pos) * d;
+      featurize(k + off, n, pos, kphi.data());
+      if (p.causal) {
+        featurize(q + off, n, pos, qphi.data());
+        scan.causal_chunk(qphi.data(), kphi.data(), nullptr, n, v + off, d, den_floor, o + off, d);
+      } else {
+        scan.add_keys(kphi.data(), n, v + off, d);
+      }
+    }
+    if (p.causal) continue;
+    for (int pos = 0; pos < t; pos += c) {
+      const int n = std::min(c, t - pos);
+      const std::size_t off = static_cast<std::size_t>(pos) * d;
+      featurize(q + off, n, pos, qphi.data());
+      scan.read(qphi.data(), n, den_floor, o + off, d);
+    }
+  }
+}
+
+/// Floats feature_map_attention allocates: the two feature buffers and the scan.
+[[nodiscard]] inline std::size_t feature_map_attention_floats(int features, int dv, int chunk, bool causal) {
+  return 2 * static_cast<std::size_t>(chunk) * features + linear_scan::floats(features, dv, chunk, causal);
+}
 
 // ---------------------------------------------------------------------------------------------------
 // FAVOR+ attention for one head

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <string>
 
-#include <fmt/format.h>
-
 #include "attention_variants/performer/favor.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
@@ -20,16 +18,9 @@ struct performer_config {
   favor::row_norms norms = favor::row_norms::chi;
 };
 
-/// m from `features` (when > 0) or from nbf: floor(d·ln d / nbf).
-int resolved_features(const problem& p, const param_set& params) {
-  const auto explicit_m = params.get_int("features");
-  if (explicit_m > 0) return static_cast<int>(explicit_m);
-  return favor::features_from_nbf(p.head_dim, static_cast<int>(params.get_int("nbf")));
-}
-
 performer_config make_config(const problem& p, const param_set& params) {
   performer_config c;
-  c.m = resolved_features(p, params);
+  c.m = favor::features_from_params(p, params);
   c.s.kernel = favor::kernel_from_string(params.get_text("kernel")).value_or(favor::kernel_kind::softmax);
   c.s.causal = p.causal;
   c.s.chunk = static_cast<int>(params.get_int("chunk"));
@@ -99,10 +90,7 @@ class performer_variant final : public attention_variant {
   }
   std::vector<std::string> extra_columns() const override { return {"performer_features"}; }
   std::optional<std::string> check(const problem& p, const param_set& params) const override {
-    if (resolved_features(p, params) < 1)
-      return fmt::format("m = floor(d·ln d / nbf) = 0 for d = {}, nbf = {}; set features", p.head_dim,
-                         params.get_int("nbf"));
-    return std::nullopt;
+    return favor::features_unsupported_reason(p, params);
   }
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const performer_config c = make_config(p, params);
