@@ -6,7 +6,6 @@
 // tile), so memory is O(T), never T×T.
 #include <algorithm>
 #include <cstdint>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -39,10 +38,7 @@ class oracle_topk_instance final : public attention_instance {
     tracked_buffer<std::int32_t> sel(kept(m_p));                  // selected key ids, one row
     tracked_buffer<float> row_scores(kept(m_p));                  // attend_row scratch
     attention_support* sup = ctx.support;
-    if (sup) {
-      sup->row_ptr.assign(1, 0);
-      sup->cols.clear();
-    }
+    if (sup) sparse::clear_support(*sup);
     for (std::size_t bh = 0; bh < heads; ++bh) {
       const float* q = in.q + bh * head_elems;
       const float* kh = in.k + bh * head_elems;
@@ -60,10 +56,7 @@ class oracle_topk_instance final : public attention_instance {
           const std::span<const std::int32_t> keys(sel.data(), static_cast<std::size_t>(n));
           const std::size_t off = static_cast<std::size_t>(i) * d;
           sparse::attend_row(q + off, kh, vh, d, tau, keys, row_scores.data(), out + bh * head_elems + off);
-          if (sup) {
-            sup->cols.insert(sup->cols.end(), keys.begin(), keys.end());
-            sup->row_ptr.push_back(static_cast<std::int64_t>(sup->cols.size()));
-          }
+          if (sup) sparse::append_support_row(*sup, keys);
         }
       }
     }
@@ -114,13 +107,7 @@ class oracle_topk_variant final : public attention_variant {
   std::optional<budget_setting> exact_setting(const problem& p) const override {
     return budget_setting{{}, p.seq_len};
   }
-  std::vector<budget_setting> budget_ladder(const problem& p) const override {
-    std::set<int> ks;
-    for (int div : {8, 4, 2, 1}) ks.insert(std::max(1, p.seq_len / div));
-    std::vector<budget_setting> out;
-    for (int k : ks) out.push_back({{}, k});
-    return out;
-  }
+  std::vector<budget_setting> budget_ladder(const problem& p) const override { return sparse::oracle_budget_ladder(p); }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
                                                   device_kind) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <set>
 #include <vector>
 
 #include <fmt/format.h>
@@ -129,12 +128,8 @@ class oracle_topk_grouped_instance final : public attention_instance {
       }
     }
     if (ctx.support) {
-      ctx.support->row_ptr.assign(1, 0);
-      ctx.support->cols.clear();
-      for (const auto& row : sup_rows) {
-        ctx.support->cols.insert(ctx.support->cols.end(), row.begin(), row.end());
-        ctx.support->row_ptr.push_back(static_cast<std::int64_t>(ctx.support->cols.size()));
-      }
+      sparse::clear_support(*ctx.support);
+      for (const auto& row : sup_rows) sparse::append_support_row(*ctx.support, row);
     }
   }
 
@@ -187,13 +182,7 @@ class oracle_topk_grouped_variant final : public attention_variant {
   std::optional<budget_setting> exact_setting(const problem& p) const override {
     return budget_setting{{}, p.seq_len};
   }
-  std::vector<budget_setting> budget_ladder(const problem& p) const override {
-    std::set<int> ks;
-    for (int div : {8, 4, 2, 1}) ks.insert(std::max(1, p.seq_len / div));
-    std::vector<budget_setting> out;
-    for (int k : ks) out.push_back({{}, k});
-    return out;
-  }
+  std::vector<budget_setting> budget_ladder(const problem& p) const override { return sparse::oracle_budget_ladder(p); }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
                                                   device_kind) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);

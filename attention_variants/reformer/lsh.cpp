@@ -28,6 +28,22 @@ int argmax_pm(const float* x, int half) {
 
 }  // namespace
 
+config make_config(const problem& p, const param_set& params, int chunk) {
+  config c;
+  c.seq_len = p.seq_len;
+  c.head_dim = p.head_dim;
+  c.chunk = chunk;
+  c.n_hashes = static_cast<int>(params.get_int("n_hashes"));
+  c.causal = p.causal;
+  c.dedup = params.get_bool("dedup");
+  c.scale = static_cast<float>(p.scale());
+  const auto given = params.get_int("n_buckets");
+  const auto rule = params.get_text("bucket_rule") == "half_chunk" ? bucket_rule::half_chunk
+                                                                    : bucket_rule::per_chunk;
+  c.n_buckets = given > 0 ? static_cast<int>(given) : auto_n_buckets(c.seq_len, c.chunk, rule);
+  return c;
+}
+
 int auto_n_buckets(int seq_len, int chunk, bucket_rule rule) {
   const std::int64_t t = seq_len, c = chunk;
   const std::int64_t n = rule == bucket_rule::per_chunk ? 2 * ((t + 2 * c - 1) / (2 * c)) : 2 * ((t + c - 1) / c);

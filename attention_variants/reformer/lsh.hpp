@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "harness/core/memory_tracker.hpp"
+#include "harness/core/params.hpp"
+#include "harness/core/types.hpp"
 
 namespace sb::lsh {
 
@@ -68,6 +70,11 @@ struct config {
   /// Σ over one round's chunks of (queries × window keys): the score entries one round computes.
   [[nodiscard]] std::int64_t pairs_per_round() const;
 };
+
+/// The config for problem p with chunk length `chunk` and the parameters n_hashes, dedup, n_buckets
+/// (0 = from bucket_rule) and bucket_rule ("half_chunk" or per_chunk) that reformer and scatterbrain
+/// share; τ = p.scale().
+[[nodiscard]] config make_config(const problem& p, const param_set& params, int chunk);
 
 /// Fill rotations[r][d][j] (r < n_hashes, d < D, j < n_b/2; row-major) with N(0,1) draws from
 /// counter_rng(seed, rng_stream::hashes): element e uses uniforms 2e and 2e+1 (Box-Muller). The same

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "attention_variants/reformer/lsh.hpp"
+#include "attention_variants/sparse_common/sparse_attend.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
 
@@ -17,19 +18,7 @@ namespace sb {
 namespace {
 
 lsh::config make_config(const problem& p, const param_set& params) {
-  lsh::config c;
-  c.seq_len = p.seq_len;
-  c.head_dim = p.head_dim;
-  c.chunk = p.k.value_or(64);
-  c.n_hashes = static_cast<int>(params.get_int("n_hashes"));
-  c.causal = p.causal;
-  c.dedup = params.get_bool("dedup");
-  c.scale = static_cast<float>(p.scale());
-  const auto given = params.get_int("n_buckets");
-  const auto rule = params.get_text("bucket_rule") == "half_chunk" ? lsh::bucket_rule::half_chunk
-                                                                    : lsh::bucket_rule::per_chunk;
-  c.n_buckets = given > 0 ? static_cast<int>(given) : lsh::auto_n_buckets(c.seq_len, c.chunk, rule);
-  return c;
+  return lsh::make_config(p, params, p.k.value_or(64));
 }
 
 class reformer_instance final : public attention_instance {
@@ -46,10 +35,7 @@ class reformer_instance final : public attention_instance {
     lsh::head_workspace ws(m_cfg);
     std::vector<std::int32_t> keys;
     clock::duration index_time{};
-    if (ctx.support) {
-      ctx.support->row_ptr.assign(1, 0);
-      ctx.support->cols.clear();
-    }
+    if (ctx.support) sparse::clear_support(*ctx.support);
     for (std::size_t bh = 0; bh < heads; ++bh) {
       const float* q = in.q + bh * head_elems;
       const auto t0 = clock::now();
@@ -59,8 +45,7 @@ class reformer_instance final : public attention_instance {
       if (ctx.support)
         for (int i = 0; i < m_p.seq_len; ++i) {
           lsh::row_keys(m_cfg, ws, i, keys);
-          ctx.support->cols.insert(ctx.support->cols.end(), keys.begin(), keys.end());
-          ctx.support->row_ptr.push_back(static_cast<std::int64_t>(ctx.support->cols.size()));
+          sparse::append_support_row(*ctx.support, keys);
         }
     }
     ctx.extras["reformer_index_ms"] = std::chrono::duration<double, std::milli>(index_time).count();

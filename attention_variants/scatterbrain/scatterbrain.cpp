@@ -31,28 +31,11 @@ struct scatterbrain_config {
   favor::row_norms norms = favor::row_norms::chi;
 };
 
-int resolved_features(const problem& p, const param_set& params) {
-  const auto explicit_m = params.get_int("features");
-  if (explicit_m > 0) return static_cast<int>(explicit_m);
-  return favor::features_from_nbf(p.head_dim, static_cast<int>(params.get_int("nbf")));
-}
-
 scatterbrain_config make_config(const problem& p, const param_set& params) {
   scatterbrain_config c;
   c.corrected = params.get_text("combine") == "corrected";
-  lsh::config& l = c.lsh;
-  l.seq_len = p.seq_len;
-  l.head_dim = p.head_dim;
-  l.chunk = std::max(1, p.k.value_or(64));
-  l.n_hashes = static_cast<int>(params.get_int("n_hashes"));
-  l.causal = p.causal;
-  l.dedup = params.get_bool("dedup");
-  l.scale = static_cast<float>(p.scale());
-  const auto given = params.get_int("n_buckets");
-  const auto rule = params.get_text("bucket_rule") == "half_chunk" ? lsh::bucket_rule::half_chunk
-                                                                    : lsh::bucket_rule::per_chunk;
-  l.n_buckets = given > 0 ? static_cast<int>(given) : lsh::auto_n_buckets(l.seq_len, l.chunk, rule);
-  c.m = resolved_features(p, params);
+  c.lsh = lsh::make_config(p, params, std::max(1, p.k.value_or(64)));
+  c.m = favor::features_from_params(p, params);
   c.s.kernel = favor::kernel_from_string(params.get_text("kernel")).value_or(favor::kernel_kind::softmax);
   c.s.causal = p.causal;
   c.s.chunk = static_cast<int>(params.get_int("scan_chunk"));
@@ -190,9 +173,7 @@ class scatterbrain_variant final : public attention_variant {
     return {"scatterbrain_exact_keys_per_query", "performer_features"};
   }
   std::optional<std::string> check(const problem& p, const param_set& params) const override {
-    if (resolved_features(p, params) < 1)
-      return fmt::format("m = floor(d·ln d / nbf) = 0 for d = {}, nbf = {}; set features", p.head_dim,
-                         params.get_int("nbf"));
+    if (auto why = favor::features_unsupported_reason(p, params)) return why;
     const auto nb = params.get_int("n_buckets");
     if (nb > 0 && (nb % 2 != 0 || nb < 2))
       return fmt::format("scatterbrain needs an even n_buckets ≥ 2 (hash = argmax over [xR; −xR]), got {}", nb);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "attention_variants/sinkhorn/block_sort.hpp"
+#include "attention_variants/sparse_common/sparse_attend.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
@@ -43,10 +44,7 @@ class sinkhorn_instance final : public attention_instance {
     std::vector<std::int32_t> keys;
     clock::duration sort_time{};
     double balance_err = 0;
-    if (ctx.support) {
-      ctx.support->row_ptr.assign(1, 0);
-      ctx.support->cols.clear();
-    }
+    if (ctx.support) sparse::clear_support(*ctx.support);
     for (std::size_t bh = 0; bh < heads; ++bh) {
       const float* q = in.q + bh * head_elems;
       const float* k = in.k + bh * head_elems;
@@ -57,8 +55,7 @@ class sinkhorn_instance final : public attention_instance {
       if (ctx.support)
         for (int i = 0; i < m_p.seq_len; ++i) {
           block_sort::row_keys(m_cfg, ws, i, keys);
-          ctx.support->cols.insert(ctx.support->cols.end(), keys.begin(), keys.end());
-          ctx.support->row_ptr.push_back(static_cast<std::int64_t>(ctx.support->cols.size()));
+          sparse::append_support_row(*ctx.support, keys);
         }
     }
     ctx.extras["sinkhorn_sort_ms"] = std::chrono::duration<double, std::milli>(sort_time).count();

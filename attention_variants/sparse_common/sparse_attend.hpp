@@ -49,19 +49,36 @@ void attend_rows(const problem& p, qkv_view in, float* out, std::size_t max_row_
   return max_row_keys * sizeof(float);
 }
 
+/// Empty a CSR support, ready for rows appended in r order by append_support_row.
+inline void clear_support(attention_support& s) {
+  s.row_ptr.assign(1, 0);
+  s.cols.clear();
+}
+
+/// Append the next row's keys to a CSR support.
+inline void append_support_row(attention_support& s, std::span<const std::int32_t> keys) {
+  s.cols.insert(s.cols.end(), keys.begin(), keys.end());
+  s.row_ptr.push_back(static_cast<std::int64_t>(s.cols.size()));
+}
+
 /// Fill a CSR support from the same row-key source (rows in r order).
 template <typename RowKeys>
 void build_support(const problem& p, attention_support& s, RowKeys&& row_keys) {
   const std::size_t heads = static_cast<std::size_t>(p.batch) * p.heads;
-  s.row_ptr.assign(1, 0);
+  clear_support(s);
   s.row_ptr.reserve(heads * p.seq_len + 1);
-  s.cols.clear();
   for (std::size_t bh = 0; bh < heads; ++bh)
-    for (int i = 0; i < p.seq_len; ++i) {
-      const std::span<const std::int32_t> keys = row_keys(bh, i);
-      s.cols.insert(s.cols.end(), keys.begin(), keys.end());
-      s.row_ptr.push_back(static_cast<std::int64_t>(s.cols.size()));
-    }
+    for (int i = 0; i < p.seq_len; ++i) append_support_row(s, row_keys(bh, i));
+}
+
+/// The oracle variants' budget ladder: k = max(1, T/div) for div = 8, 4, 2, 1, without repeats, ascending.
+[[nodiscard]] inline std::vector<budget_setting> oracle_budget_ladder(const problem& p) {
+  std::vector<budget_setting> out;
+  for (int div : {8, 4, 2, 1}) {
+    const int k = std::max(1, p.seq_len / div);
+    if (out.empty() || *out.back().k < k) out.push_back({{}, k});
+  }
+  return out;
 }
 
 /// The k-th largest of v[0..n) (1 ≤ k ≤ n), exactly. `work` is scratch of n values. For k ≪ n it
