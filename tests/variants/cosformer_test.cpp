@@ -30,25 +30,12 @@ std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.
 std::vector<double> naive(const problem& p, const std::vector<float>& q, const std::vector<float>& k,
                           const std::vector<float>& v) {
   const int t = p.seq_len, d = p.head_dim;
-  std::vector<double> out(p.qkv_elements(), 0.0);
-  for (int bh = 0; bh < p.batch * p.heads; ++bh) {
-    const std::size_t base = std::size_t(bh) * t * d;
-    for (int i = 0; i < t; ++i) {
-      const int n = p.causal ? i + 1 : t;
-      std::vector<double> w(n, 0.0);
-      double den = 0;
-      for (int j = 0; j < n; ++j) {
-        double dot = 0;
-        for (int c = 0; c < d; ++c)
-          dot += std::max(0.0, double(q[base + i * d + c])) * std::max(0.0, double(k[base + j * d + c]));
-        w[j] = dot * std::cos(std::numbers::pi / 2 * (i - j) / t);
-        den += w[j];
-      }
-      for (int j = 0; j < n; ++j)
-        for (int c = 0; c < d; ++c) out[base + i * d + c] += w[j] / std::max(den, 1e-6) * v[base + j * d + c];
-    }
-  }
-  return out;
+  return variant_test::normalised_quadratic_form(p, v, [&](std::size_t base, int i, int j) {
+    double dot = 0;
+    for (int c = 0; c < d; ++c)
+      dot += std::max(0.0, double(q[base + i * d + c])) * std::max(0.0, double(k[base + j * d + c]));
+    return dot * std::cos(std::numbers::pi / 2 * (i - j) / t);
+  });
 }
 
 }  // namespace

@@ -25,28 +25,16 @@ std::vector<float> gaussian(std::size_t n, std::uint64_t seed, double sigma = 1.
   return variant_test::random_tensor(n, seed, 98, sigma);
 }
 
-
 /// fp64 Σ_j w_ij v_j / Σ_j w_ij with w_ij = φ(q_i)·φ(k_j) materialised, masked to j ≤ i when causal.
 std::vector<double> quadratic_form(const problem& p, linear_features::kind kind, const std::vector<float>& q,
                                    const std::vector<float>& k, const std::vector<float>& v) {
-  const int t = p.seq_len, d = p.head_dim;
-  std::vector<double> out(p.qkv_elements(), 0.0);
-  for (int bh = 0; bh < p.batch * p.heads; ++bh) {
-    const std::size_t base = std::size_t(bh) * t * d;
-    for (int i = 0; i < t; ++i) {
-      const int n = p.causal ? i + 1 : t;
-      std::vector<double> w(n, 0.0);
-      double den = 0;
-      for (int j = 0; j < n; ++j) {
-        for (int c = 0; c < d; ++c)
-          w[j] += double(linear_features::phi(kind, q[base + i * d + c])) * linear_features::phi(kind, k[base + j * d + c]);
-        den += w[j];
-      }
-      for (int j = 0; j < n; ++j)
-        for (int c = 0; c < d; ++c) out[base + i * d + c] += w[j] / std::max(den, 1e-6) * v[base + j * d + c];
-    }
-  }
-  return out;
+  const int d = p.head_dim;
+  return variant_test::normalised_quadratic_form(p, v, [&](std::size_t base, int i, int j) {
+    double w = 0;
+    for (int c = 0; c < d; ++c)
+      w += double(linear_features::phi(kind, q[base + i * d + c])) * linear_features::phi(kind, k[base + j * d + c]);
+    return w;
+  });
 }
 
 }  // namespace

@@ -89,6 +89,29 @@ inline std::vector<double> exact_attention(const problem& p, const std::vector<f
   return out;
 }
 
+/// fp64 o_i = Σ_j w_ij·v_j / max(Σ_j w_ij, 1e-6) over the visible keys j (j ≤ i when causal) of every head,
+/// the weights materialised: w_ij = weight(base, i, j) with base = the head's offset (b·H + h)·T·D.
+template <typename Weight>
+std::vector<double> normalised_quadratic_form(const problem& p, const std::vector<float>& v, Weight&& weight) {
+  const int t = p.seq_len, d = p.head_dim;
+  std::vector<double> out(p.qkv_elements(), 0.0);
+  for (int bh = 0; bh < p.batch * p.heads; ++bh) {
+    const std::size_t base = std::size_t(bh) * t * d;
+    for (int i = 0; i < t; ++i) {
+      const int n = p.causal ? i + 1 : t;
+      std::vector<double> w(n, 0.0);
+      double den = 0;
+      for (int j = 0; j < n; ++j) {
+        w[j] = weight(base, i, j);
+        den += w[j];
+      }
+      for (int j = 0; j < n; ++j)
+        for (int c = 0; c < d; ++c) out[base + i * d + c] += w[j] / std::max(den, 1e-6) * v[base + j * d + c];
+    }
+  }
+  return out;
+}
+
 /// Keys of CSR support row r.
 inline std::vector<int> support_row(const attention_support& s, std::size_t r) {
   return {s.cols.begin() + s.row_ptr[r], s.cols.begin() + s.row_ptr[r + 1]};
