@@ -3,12 +3,14 @@
 //   seabench validate CONFIG.toml [--set key=value]...
 //   seabench run CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
 //   seabench chart RESULTS.csv... -o OUT.png|OUT.svg [--preset NAME] [--x COL] [--y COL] [--by COL,...] [--where COL=VALUE]...
+//   seabench inspect CONFIG.toml --case CASE_ID [--head H] -o DIR
 //   seabench report RESULTS.csv... [-o OUT.md] [--format md|csv] [--layout figure|cost|stages] [--where COL=VALUE]...
 #include <cstring>
 
 #include <CLI/CLI.hpp>
 
 #include "harness/cli/commands.hpp"
+#include "harness/cli/inspect_command.hpp"
 #include "harness/runner/case_worker.hpp"
 
 int main(int argc, char** argv) {
@@ -78,6 +80,16 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   report->add_flag("--per-sample", report_opts.per_sample, "divide latency and memory by the batch size");
 
+  sb::cli::inspect_command_options inspect_opts;
+  auto* inspect = app.add_subcommand(
+      "inspect", "For one SEA case and head: exact attention, estimated compressed attention, mask, sparse attention");
+  inspect->add_option("config", inspect_opts.config, "sweep config (TOML)")->required()->check(CLI::ExistingFile);
+  inspect->add_option("--case", inspect_opts.case_id, "case id (from `seabench validate --device cpu`)")->required();
+  inspect->add_option("--head", inspect_opts.head, "head index (default 0)");
+  inspect->add_option("--batch", inspect_opts.batch, "batch index (default 0)");
+  inspect->add_option("-o,--output", inspect_opts.output_dir, "output folder (CSV matrices, inspect.png)")->required();
+  inspect->add_option("--set", inspect_opts.overrides, "override a config value: dotted.key=value (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -91,6 +103,7 @@ int main(int argc, char** argv) {
     return sb::cli::exit_bad_usage;
   }
   if (*list) return sb::cli::list_command();
+  if (*inspect) return sb::cli::inspect_command(inspect_opts);
   if (*validate) return sb::cli::validate_command(config, overrides, device);
   if (*run) return sb::cli::run_command(run_opts);
   if (*chart) return sb::cli::chart_command(chart_opts);
