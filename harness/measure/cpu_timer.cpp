@@ -1,8 +1,9 @@
 #include "harness/measure/cpu_timer.hpp"
 
 #include <chrono>
-#include <cmath>
 #include <ctime>
+
+#include "harness/measure/stop_rule.hpp"
 
 namespace sb {
 namespace {
@@ -13,26 +14,13 @@ double process_cpu_ms() {
   return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
 }
 
-double rel_stdev(const std::vector<double>& x) {
-  if (x.size() < 2) return INFINITY;
-  double mean = 0;
-  for (double v : x) mean += v;
-  mean /= static_cast<double>(x.size());
-  double var = 0;
-  for (double v : x) var += (v - mean) * (v - mean);
-  var /= static_cast<double>(x.size() - 1);
-  return mean > 0 ? std::sqrt(var) / mean : INFINITY;
-}
-
 }  // namespace
 
 timing_samples measure_cpu(const std::function<void()>& call, const measure_settings& m,
                            const std::function<void(std::size_t)>& after_sample) {
   using clock = std::chrono::steady_clock;
   const auto warm_start = clock::now();
-  for (int i = 0; i < m.warmup_calls || std::chrono::duration<double>(clock::now() - warm_start).count() < m.warmup_min_s;
-       ++i)
-    call();
+  for (int i = 0; !warmup_done(i, std::chrono::duration<double>(clock::now() - warm_start).count(), m); ++i) call();
 
   timing_samples out;
   double sampled_s = 0;
@@ -48,22 +36,8 @@ timing_samples measure_cpu(const std::function<void()>& call, const measure_sett
     sampled_s += ms * 1e-3;
     if (after_sample) after_sample(out.wall_ms.size() - 1);
 
-    const auto n = static_cast<int>(out.wall_ms.size());
-    if (n >= m.min_samples && sampled_s >= m.min_time_s && rel_stdev(out.wall_ms) < m.target_rel_stdev) {
-      out.stop_reason = "converged";
-      break;
-    }
-    if (n >= m.max_samples) {
-      out.stop_reason = "max_samples";
-      break;
-    }
-    if (sampled_s >= m.max_time_s && n >= std::min(m.min_samples, 3)) {
-      out.stop_reason = "max_time";
-      break;
-    }
-    // A single call longer than the whole budget: do not let min_samples stretch the case forever.
-    if (sampled_s >= 2 * m.max_time_s) {
-      out.stop_reason = "max_time";
+    if (auto reason = sampling_stop_reason(out.wall_ms, sampled_s, m)) {
+      out.stop_reason = std::move(*reason);
       break;
     }
   }
