@@ -1,13 +1,21 @@
 // dense_stream: exact attention with an online softmax over key blocks (flash-attention's
 // recurrence on the CPU). Extra memory is one query-block × key-block score tile plus the
 // accumulator, so the case's memory grows as T (the output), not T².
+// The CPU computes fp32; with CUDA the same variant also runs on the GPU (dense_stream_cuda.cpp)
+// in fp32, fp16 and bf16, with its own fixed tiles and no memory beyond the output.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "harness/core/blas.hpp"
+#include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/dense_stream/dense_stream_cuda.hpp"
+#endif
 
 namespace sb {
 namespace {
@@ -82,7 +90,7 @@ class dense_stream_instance final : public attention_instance {
   int m_bq, m_bk;
 };
 
-class dense_stream_variant final : public attention_variant {
+class dense_stream_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "dense_stream"; }
   std::string_view description() const override {
@@ -91,12 +99,20 @@ class dense_stream_variant final : public attention_variant {
   param_schema parameters() const override {
     return {
         {.name = "query_block", .type = param_type::integer, .default_value = std::int64_t{default_query_block},
-         .help = "queries per tile", .min = 1.0, .max = 4096.0},
+         .help = "queries per tile (CPU; the CUDA kernel uses fixed tiles)", .min = 1.0, .max = 4096.0},
         {.name = "key_block", .type = param_type::integer, .default_value = std::int64_t{default_key_block},
-         .help = "keys per tile", .min = 1.0, .max = 4096.0},
+         .help = "keys per tile (CPU; the CUDA kernel uses fixed tiles)", .min = 1.0, .max = 4096.0},
     };
   }
-  capabilities caps() const override { return {}; }
+  capabilities caps() const override {
+    capabilities c;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
+    return c;
+  }
+  /// CPU: the fp32 output plus the score, accumulator and row-statistics tiles.
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const std::size_t bq = params.get_int("query_block"), bk = params.get_int("key_block");
     const std::size_t tiles = bq * bk + bq * p.head_dim + 2 * bq;
@@ -118,8 +134,22 @@ class dense_stream_variant final : public attention_variant {
     return {dense_equivalent_flops(p), 4.0 * p.batch * p.heads * pairs * d};
   }
   std::optional<budget_setting> exact_setting(const problem&) const override { return budget_setting{}; }
+  /// CUDA: the output in the case dtype; the kernel keeps its tiles in shared memory and registers.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return p.qkv_elements() * dtype_bytes(p.type);
+  }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return dense_stream_cuda::make_instance(p);
+#else
+      throw unsupported_case("dense_stream: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("dense_stream on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<dense_stream_instance>(p, static_cast<int>(params.get_int("query_block")),
                                                    static_cast<int>(params.get_int("key_block")));
   }
