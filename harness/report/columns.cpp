@@ -13,9 +13,10 @@ const std::vector<std::string>& core_columns() {
       "head_dim", "k", "dataset", "seed", "status", "error",
       // timing
       "latency_ms_median", "latency_ms_p10", "latency_ms_p90", "latency_ms_mean", "latency_rel_stdev", "samples",
-      "stop_reason", "cpu_time_ms_median", "threads",
+      "stop_reason", "cpu_time_ms_median", "threads", "l2",
       // memory
       "peak_mem_bytes", "analytic_mem_bytes", "process_peak_rss_bytes", "oom_requested_bytes",
+      "peak_mem_reserved_bytes", "device_mem_delta_bytes",
       // work
       "flops_dense_equiv", "flops_executed", "gflops_per_s",
       // accuracy
@@ -23,7 +24,10 @@ const std::vector<std::string>& core_columns() {
       "keys_per_query", "keys_per_query_max", "ref_rows", "reference", "nonfinite_outputs",
       // environment
       "git_sha", "timestamp", "host", "cpu_model", "compiler", "build_type", "seabench_version", "run_id",
-      "sweep_index", "case_wall_s"};
+      "sweep_index", "case_wall_s",
+      // GPU environment (empty on the CPU; NVML columns empty without NVML)
+      "compute_capability", "sm_count", "l2_cache_bytes", "cuda_runtime", "driver", "driver_cuda_version",
+      "cublas_version", "sm_clock_mhz_start", "sm_clock_mhz_end", "throttled", "tf32"};
   return columns;
 }
 

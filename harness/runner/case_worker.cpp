@@ -16,6 +16,9 @@
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "harness/cuda/device_case.hpp"
+#endif
 #include "harness/measure/cpu_timer.hpp"
 #include "harness/measure/process_memory.hpp"
 #include "harness/metrics/accuracy.hpp"
@@ -142,10 +145,18 @@ nlohmann::json run_case(const case_spec& c) {
   row["flops_executed"] = f.executed;
   memory_tracker::instance().set_limit(c.measure.cpu_memory_limit_bytes);
   try {
-    if (c.measure.cpu_memory_limit_bytes != 0 && v->analytic_memory_bytes(c.prob, c.params) > c.measure.cpu_memory_limit_bytes)
+    if (c.device == device_kind::cpu && c.measure.cpu_memory_limit_bytes != 0 &&
+        v->analytic_memory_bytes(c.prob, c.params) > c.measure.cpu_memory_limit_bytes)
       throw out_of_memory(fmt::format("predicted {} bytes", v->analytic_memory_bytes(c.prob, c.params)),
                           v->analytic_memory_bytes(c.prob, c.params));
-    measure_and_check(c, *v, threads, row);
+#ifdef SEABENCH_HAVE_CUDA
+    if (c.device == device_kind::cuda) {
+      const dataset_source* ds = dataset_registry::instance().find(c.dataset.at("kind").get<std::string>());
+      if (!ds) throw data_error(fmt::format("unknown dataset kind '{}'", c.dataset.at("kind").get<std::string>()));
+      cuda::run_case_on_cuda(c, ds->load(c.dataset, c.prob), *v, row, {.threads = threads});
+    } else
+#endif
+      measure_and_check(c, *v, threads, row);
   } catch (const out_of_memory& e) {
     row["status"] = "oom";
     row["error"] = e.what();
