@@ -24,14 +24,11 @@
 #include "harness/metrics/exact_reference.hpp"
 #include "harness/metrics/reference_rows.hpp"
 #include "harness/metrics/sample_stats.hpp"
+#include "harness/runner/result_columns.hpp"
 
 namespace sb::cuda {
 namespace {
 
-template <typename T>
-nlohmann::json optional_json(const std::optional<T>& x) {
-  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
-}
 
 std::size_t free_device_bytes() {
   std::size_t free = 0, total = 0;
@@ -124,16 +121,8 @@ void run_case_on_cuda(const case_spec& c, const qkv_host& in, const attention_va
         });
     clocks.end_mhz = current_sm_clock_mhz(cx.device());
     row.update(clock_columns(clocks));
-    const sample_stats lat = summarize(t.ms);
-    row["latency_ms_median"] = lat.median;
-    row["latency_ms_p10"] = lat.p10;
-    row["latency_ms_p90"] = lat.p90;
-    row["latency_ms_mean"] = lat.mean;
-    row["latency_rel_stdev"] = lat.rel_stdev;
-    row["samples"] = lat.count;
-    row["stop_reason"] = t.stop_reason;
-    if (lat.median > 0) row["gflops_per_s"] = v.flops(p, c.params).executed / (lat.median * 1e-3) / 1e9;
-    for (const auto& [name, values] : extras) row[name] = summarize(values).median;
+    add_latency_columns(row, t.ms, t.stop_reason, v.flops(p, c.params).executed);
+    add_extra_medians(row, extras);
 
     // --- accuracy: an untimed call (with the support when the variant exposes one) ---
     attention_support support;
@@ -161,22 +150,8 @@ void run_case_on_cuda(const case_spec& c, const qkv_host& in, const attention_va
     const auto ref = exact_reference(p, q, k, vv, choose_reference_rows(p, c.measure), o.threads);
     const accuracy_report acc =
         compute_accuracy(p, q, k, vv, out_host.data(), ref, acc_ctx.support ? &support : nullptr, o.threads);
-    row["rel_err"] = acc.rel_err;
-    row["cos_sim"] = acc.cos_sim;
-    row["cos_sim_p10"] = acc.cos_sim_p10;
-    row["max_abs_err"] = acc.max_abs_err;
-    row["mass_recall"] = optional_json(acc.mass_recall);
-    row["mass_recall_p10"] = optional_json(acc.mass_recall_p10);
-    row["topk_recall"] = optional_json(acc.topk_recall);
-    if (acc.keys_per_query) row["keys_per_query"] = *acc.keys_per_query;
-    row["keys_per_query_max"] = optional_json(acc.keys_per_query_max);
-    row["ref_rows"] = acc.ref_rows;
     row["reference"] = "fp64_cpu";
-    row["nonfinite_outputs"] = acc.nonfinite_outputs;
-    if (acc.future_keys > 0)
-      throw std::runtime_error(fmt::format("variant attended {} future keys in a causal case", acc.future_keys));
-    row["status"] = acc.nonfinite_outputs > 0 ? "error" : "ok";
-    if (acc.nonfinite_outputs > 0) row["error"] = fmt::format("{} non-finite output values", acc.nonfinite_outputs);
+    add_accuracy_columns(row, acc);
   }
   pool.trim(stream);  // hand the case's memory back (matters when several cases share a process)
 }

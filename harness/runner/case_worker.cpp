@@ -25,14 +25,11 @@
 #include "harness/metrics/exact_reference.hpp"
 #include "harness/metrics/reference_rows.hpp"
 #include "harness/metrics/sample_stats.hpp"
+#include "harness/runner/result_columns.hpp"
 
 namespace sb {
 namespace {
 
-template <typename T>
-nlohmann::json optional_json(const std::optional<T>& x) {
-  return x ? nlohmann::json(*x) : nlohmann::json(nullptr);
-}
 
 /// Touch OpenBLAS once so its per-thread buffers exist before memory baselines are taken.
 void warm_blas() {
@@ -40,10 +37,6 @@ void warm_blas() {
   blas::sgemm(false, false, 4, 4, 4, 1.0f, a, 4, b, 4, 0.0f, c, 4);
 }
 
-/// Median of each extra column over the timed calls.
-void add_extra_medians(nlohmann::json& row, const std::map<std::string, std::vector<double>>& extras) {
-  for (const auto& [name, values] : extras) row[name] = summarize(values).median;
-}
 
 void measure_and_check(const case_spec& c, const attention_variant& v, int threads, nlohmann::json& row) {
   const dataset_source* ds = dataset_registry::instance().find(c.dataset.at("kind").get<std::string>());
@@ -83,17 +76,8 @@ void measure_and_check(const case_spec& c, const attention_variant& v, int threa
       [&](std::size_t) {
         for (const auto& [name, value] : timed_ctx.extras) extras[name].push_back(value);
       });
-  const sample_stats wall = summarize(t.wall_ms);
-  row["latency_ms_median"] = wall.median;
-  row["latency_ms_p10"] = wall.p10;
-  row["latency_ms_p90"] = wall.p90;
-  row["latency_ms_mean"] = wall.mean;
-  row["latency_rel_stdev"] = (wall.rel_stdev);
-  row["samples"] = wall.count;
-  row["stop_reason"] = t.stop_reason;
+  add_latency_columns(row, t.wall_ms, t.stop_reason, v.flops(c.prob, c.params).executed);
   row["cpu_time_ms_median"] = summarize(t.cpu_ms).median;
-  if (wall.median > 0)
-    row["gflops_per_s"] = v.flops(c.prob, c.params).executed / (wall.median * 1e-3) / 1e9;
   add_extra_medians(row, extras);
 
   // --- accuracy: an untimed call that also reports the support, against the fp64 reference ---
@@ -106,24 +90,8 @@ void measure_and_check(const case_spec& c, const attention_variant& v, int threa
   const auto ref = exact_reference(c.prob, in.q.data(), in.k.data(), in.v.data(), choose_reference_rows(c.prob, c.measure), threads);
   const accuracy_report acc = compute_accuracy(c.prob, in.q.data(), in.k.data(), in.v.data(), out.data(), ref,
                                                acc_ctx.support ? &support : nullptr, threads);
-  row["rel_err"] = (acc.rel_err);
-  row["cos_sim"] = (acc.cos_sim);
-  row["cos_sim_p10"] = (acc.cos_sim_p10);
-  row["max_abs_err"] = (acc.max_abs_err);
-  row["mass_recall"] = optional_json(acc.mass_recall);
-  row["mass_recall_p10"] = optional_json(acc.mass_recall_p10);
-  row["topk_recall"] = optional_json(acc.topk_recall);
-  // Variants without a support may report keys_per_query themselves (as an extra); the measured
-  // support wins when there is one.
-  if (acc.keys_per_query) row["keys_per_query"] = *acc.keys_per_query;
-  row["keys_per_query_max"] = optional_json(acc.keys_per_query_max);
-  row["ref_rows"] = acc.ref_rows;
   row["reference"] = "fp64_cpu";
-  row["nonfinite_outputs"] = acc.nonfinite_outputs;
-  if (acc.future_keys > 0)
-    throw std::runtime_error(fmt::format("variant attended {} future keys in a causal case", acc.future_keys));
-  row["status"] = acc.nonfinite_outputs > 0 ? "error" : "ok";
-  if (acc.nonfinite_outputs > 0) row["error"] = fmt::format("{} non-finite output values", acc.nonfinite_outputs);
+  add_accuracy_columns(row, acc);
 }
 
 }  // namespace
