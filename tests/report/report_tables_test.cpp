@@ -53,7 +53,7 @@ TEST_CASE("result files are read by column name and concatenated", "[report]") {
   CHECK(both.columns().back() == "driver_version");
 }
 
-TEST_CASE("--where selects rows, numerically where both sides are numbers", "[report]") {
+TEST_CASE("where filters select rows, numerically where both sides are numbers", "[report]") {
   const result_set rows = long_seq();
   CHECK(select_rows(rows, {parse_where("seq_len=1024.0")}).size() == 7);
   CHECK(select_rows(rows, {parse_where("seq_len=1024,2048")}).size() == 11);

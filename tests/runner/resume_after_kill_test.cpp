@@ -108,7 +108,7 @@ TEST_CASE("a torn last line is cut on resume and its case is run again", "[runne
   for (const auto& row : read_csv_rows(out)) CHECK(row.at("status") == "ok");
 }
 
-TEST_CASE("--resume refuses a file that is not a seabench results file and leaves it untouched", "[runner][resume]") {
+TEST_CASE("resume refuses a file that is not a seabench results file and leaves it untouched", "[runner][resume]") {
   temp_dir dir;
   write_text(dir / "c.toml", sweep_config);
   const auto out = dir / "other.csv";
