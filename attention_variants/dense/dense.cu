@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "harness/cuda/cuda_error.hpp"
+#include "harness/cuda/device_convert.cuh"
 
 namespace sb::dense_cuda {
 namespace {
@@ -41,14 +42,6 @@ __device__ float block_reduce(float v, float* red, bool is_max) {
   return v;
 }
 
-template <typename P>
-__device__ __forceinline__ P to_prob(float x);
-template <>
-__device__ __forceinline__ float to_prob<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __half to_prob<__half>(float x) { return __float2half_rn(x); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 to_prob<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
 
 template <typename P>
 __global__ void __launch_bounds__(max_threads) softmax_rows(float* scores, int t, int causal) {
@@ -74,7 +67,7 @@ __global__ void __launch_bounds__(max_threads) softmax_rows(float* scores, int t
     const int j = j0 + threadIdx.x;
     const float val = j < visible ? expf(s[j] - mx) * inv : 0.0f;
     if constexpr (sizeof(P) < sizeof(float)) __syncthreads();
-    if (j < t) p[j] = to_prob<P>(val);
+    if (j < t) p[j] = cuda::from_f32<P>(val);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "harness/cuda/cuda_error.hpp"
+#include "harness/cuda/device_convert.cuh"
 
 namespace sb::dense_stream_cuda {
 namespace {
@@ -24,18 +25,8 @@ constexpr int queries_per_block = 8;  // warps per block
 constexpr int keys_per_tile = 32;     // one key per lane
 constexpr int max_chunks = max_head_dim / 32;
 
-__device__ __forceinline__ float to_f32(float x) { return x; }
-__device__ __forceinline__ float to_f32(__half x) { return __half2float(x); }
-__device__ __forceinline__ float to_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
-
-template <typename T>
-__device__ __forceinline__ T from_f32(float x);
-template <>
-__device__ __forceinline__ float from_f32<float>(float x) { return x; }
-template <>
-__device__ __forceinline__ __half from_f32<__half>(float x) { return __float2half_rn(x); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float x) { return __float2bfloat16_rn(x); }
+using cuda::from_f32;
+using cuda::to_f32;
 
 __device__ __forceinline__ float warp_max(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
