@@ -122,8 +122,12 @@ run_summary run_sweep(sweep_plan plan, const run_options& options) {
     nlohmann::json row = measured_columns(c, options, progress);
     row.update(identity_columns(c));
     row.update(env);
-    if (!device_names.count(c.device)) device_names[c.device] = device_name(c.device);
-    row["device_name"] = device_names[c.device];
+    // GPU workers report their device themselves; the parent must not create a CUDA context, which
+    // would hold device memory for the whole sweep and skew every worker's free-memory numbers.
+    if (!row.contains("device_name") && c.device == device_kind::cpu) {
+      if (!device_names.count(c.device)) device_names[c.device] = device_name(c.device);
+      row["device_name"] = device_names[c.device];
+    }
     row["run_id"] = run_id;
     row["timestamp"] = utc_timestamp();
     file.append(row);
