@@ -6,8 +6,11 @@
 #      must never pass as run);
 #   2. configs/gpu_quick.toml with --device cuda, checking that dense reached `oom` rows while
 #      dense_stream and the fitting dense cases ran.
+#   3. every scripts/gpu-check.d/*.sh (one per GPU feature: kernels, baselines, SEA), each in its
+#      own OUTDIR/<name>/ folder and time limit.
 # Everything goes to OUTDIR: logs, the CSV, a status summary and the exact commands with the
-# commit. At most 6 minutes (the two steps are time-limited to 140 s and 200 s).
+# commit. Steps 1-2 are time-limited to 140 s and 200 s; GPU_CHECK_SKIP_BASE=1 skips them and
+# GPU_CHECK_ONLY=REGEX picks parts of step 3, so a short device loan can be spent where needed.
 # Usage: scripts/gpu-check.sh OUTDIR
 set -uo pipefail
 
@@ -55,6 +58,7 @@ start=$(date +%s)
 timeout 20 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || echo "nvidia-smi unavailable" >> "$OUT/nvidia-smi.txt"
 
 # --- 1. GPU tests ---------------------------------------------------------------------------
+if [ -z "${GPU_CHECK_SKIP_BASE:-}" ]; then
 timeout 140 "$TESTS" "[gpu]" -r compact > "$OUT/gpu_tests.log" 2>&1
 rc=$?
 tail -n 5 "$OUT/gpu_tests.log"
@@ -104,6 +108,32 @@ else
   note "FAIL: no gpu_quick.csv written"
   fail=1
 fi
+
+fi  # GPU_CHECK_SKIP_BASE
+
+# --- 3. per-feature checks: every scripts/gpu-check.d/NN-name.sh, in order --------------------
+# Each gets OUT (its own folder, $OUT/NN-name), BIN (the binaries' folder), ROOT, SEABENCH, TESTS and
+# MICROBENCH, must finish within its time limit (GPU_CHECK_PART_LIMIT, default 120 s) and exit 0
+# when its checks passed. GPU_CHECK_ONLY=NN-name runs just that one (a regular expression).
+BIN=$(dirname "$SEABENCH")
+MICROBENCH="$BIN/seabench_microbench"
+for part in "$HERE"/gpu-check.d/*.sh; do
+  [ -e "$part" ] || continue
+  name=$(basename "$part" .sh)
+  if [ -n "${GPU_CHECK_ONLY:-}" ] && ! [[ "$name" =~ ${GPU_CHECK_ONLY} ]]; then continue; fi
+  mkdir -p "$OUT/$name"
+  part_start=$(date +%s)
+  OUT="$OUT/$name" BIN="$BIN" ROOT="$ROOT" SEABENCH="$SEABENCH" TESTS="$TESTS" MICROBENCH="$MICROBENCH" \
+    timeout "${GPU_CHECK_PART_LIMIT:-120}" bash "$part" > "$OUT/$name/log.txt" 2>&1
+  rc=$?
+  tail -n 3 "$OUT/$name/log.txt"
+  if [ $rc -ne 0 ]; then
+    note "FAIL: $name exited with $rc (124 = timed out) after $(( $(date +%s) - part_start )) s; see $name/log.txt"
+    fail=1
+  else
+    note "$name passed in $(( $(date +%s) - part_start )) s"
+  fi
+done
 
 note "elapsed $(( $(date +%s) - start )) s; outputs in $OUT"
 if [ $fail -ne 0 ]; then

@@ -21,11 +21,13 @@ if ! grep -q "seabench: CUDA device path ON" "$BUILD/package-configure.log"; the
   echo "package-gpu: CUDA is off in this build (nvcc not found?); the GPU machine needs a CUDA build" >&2
   exit 1
 fi
-cmake --build "$BUILD" --target seabench seabench_tests seabench_microbench -j "$JOBS"
+cmake --build "$BUILD" -j "$JOBS"
 
 rm -rf "$DIST"
 mkdir -p "$DIST/bin/lib" "$DIST/configs" "$DIST/scripts" "$DIST/docs"
 cp "$BUILD/bin/seabench" "$BUILD/bin/seabench_microbench" "$BUILD/seabench_tests" "$DIST/bin/"
+# Stand-alone CUDA workbenches (a variant's dev/ folder builds one as bin/<name>_workbench).
+for b in "$BUILD"/bin/*_workbench; do [ -x "$b" ] && cp "$b" "$DIST/bin/"; done
 # Shared libraries the GPU machine lacks (measurement.md §9): Google Benchmark 1.7 (it has 1.8.3,
 # another soname) and toml++ (not installed there). Copied from where this build resolved them.
 for soname in libbenchmark.so.1debian libtomlplusplus.so.3; do
@@ -33,8 +35,9 @@ for soname in libbenchmark.so.1debian libtomlplusplus.so.3; do
   [ -n "$path" ] || { echo "package-gpu: cannot resolve $soname" >&2; exit 1; }
   cp -L "$path" "$DIST/bin/lib/$soname"
 done
-cp "$ROOT"/configs/*.toml "$DIST/configs/"
+cp -r "$ROOT"/configs/. "$DIST/configs/"
 cp "$ROOT/scripts/gpu-check.sh" "$DIST/scripts/"
+if [ -d "$ROOT/scripts/gpu-check.d" ]; then cp -r "$ROOT/scripts/gpu-check.d" "$DIST/scripts/"; fi
 cp "$ROOT/docs/gpu.md" "$DIST/docs/"
 {
   echo "commit: $(git -C "$ROOT" rev-parse HEAD)$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo ' (dirty)')"
@@ -45,8 +48,9 @@ cp "$ROOT/docs/gpu.md" "$DIST/docs/"
 
 # Every binary must find bin/lib through its RUNPATH, and need nothing beyond bin/lib and what the
 # GPU machine provides (glibc, libstdc++, OpenBLAS, cuBLAS; measurement.md §9).
-provided=" libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1 ld-linux-x86-64.so.2 libopenblas.so.0 libcublas.so.13 "
-for b in "$DIST"/bin/seabench "$DIST"/bin/seabench_tests "$DIST"/bin/seabench_microbench; do
+provided=" libc.so.6 libm.so.6 libstdc++.so.6 libgcc_s.so.1 ld-linux-x86-64.so.2 libopenblas.so.0 libcublas.so.13 libcusparse.so.12 libcudnn.so.9 "
+for b in "$DIST"/bin/*; do
+  [ -f "$b" ] || continue
   runpath=$(readelf -d "$b" | sed -n 's/.*R\(UN\)\?PATH.*\[\(.*\)\]/\2/p')
   case ":$runpath:" in
     *':$ORIGIN/lib:'*) ;;
