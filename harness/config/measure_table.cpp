@@ -34,6 +34,7 @@ const std::map<std::string, field_range>& ranges() {
 /// Check one value against the type of its default (integer, unsigned or real) and its range.
 nlohmann::json check_field(const config_source& src, const std::string& key, const nlohmann::json& given,
                            const nlohmann::json& default_value, const std::string& path) {
+  if (default_value.is_boolean()) return read_bool(src, given, path);
   const auto it = ranges().find(key);
   const field_range r = it == ranges().end() ? field_range{} : it->second;
   if (default_value.is_number_float()) return read_number(src, given, path, r.lo, r.lo_exclusive, r.hi);

@@ -21,6 +21,7 @@ struct measure_settings {
   int ref_rows_per_head = 256;     ///< sampled rows per (batch, head) when T is above that
   int threads = 0;                 ///< OpenBLAS / worker threads; 0 = all cores
   std::uint64_t cpu_memory_limit_bytes = 0;  ///< tracked-allocation cap per case (0 = none); above it: oom
+  bool allow_tf32 = false;         ///< CUDA: fp32 GEMMs may use TF32 tensor cores (cuda::case_options)
 };
 
 void to_json(nlohmann::json& j, const measure_settings& m);

@@ -121,7 +121,7 @@ nlohmann::json run_case(const case_spec& c) {
     if (c.device == device_kind::cuda) {
       const dataset_source* ds = dataset_registry::instance().find(c.dataset.at("kind").get<std::string>());
       if (!ds) throw data_error(fmt::format("unknown dataset kind '{}'", c.dataset.at("kind").get<std::string>()));
-      cuda::run_case_on_cuda(c, ds->load(c.dataset, c.prob), *v, row, {.threads = threads});
+      cuda::run_case_on_cuda(c, ds->load(c.dataset, c.prob), *v, row, {.threads = threads, .allow_tf32 = c.measure.allow_tf32});
     } else
 #endif
       measure_and_check(c, *v, threads, row);
