@@ -3,13 +3,18 @@
 // official max(src_len, tgt_len) for self-attention). o_i = φ(q_i)ᵀ(Σ_j φ(k_j)v_jᵀ) / max(φ(q_i)ᵀΣ_j φ(k_j),
 // 1e-6); causal with prefix sums as a chunked scan with a [2d, d] fp32 state (the SEA repo's port
 // materialises [N·h, L, 2d, d] cumulative sums instead). No extra projections, no random parts, no k.
+// The CPU computes fp32; with CUDA the same variant runs on the GPU (cosformer_cuda.cpp) in fp32, fp16
+// and bf16.
 #include <algorithm>
 #include <string>
 
+#include "attention_variants/cosformer/cosformer_cuda.hpp"
 #include "attention_variants/cosformer/cosformer_features.hpp"
 #include "attention_variants/performer/favor.hpp"
+#include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 
 namespace sb {
 namespace {
@@ -37,7 +42,7 @@ class cosformer_instance final : public attention_instance {
   int m_chunk;
 };
 
-class cosformer_variant final : public attention_variant {
+class cosformer_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "cosformer"; }
   std::string_view description() const override {
@@ -55,12 +60,20 @@ class cosformer_variant final : public attention_variant {
     c.uses_k = k_usage::none;
     c.k_meaning = "not used (2d deterministic features)";
     c.causal_canary_rel_tol = 1e-6;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const int ch = chunk_rows(params, p.seq_len), d = p.head_dim;
     const std::size_t floats = favor::feature_map_attention_floats(2 * d, d, ch, p.causal) + p.qkv_elements();
     return floats * sizeof(float);
+  }
+  /// fp32 2d-features of Q and K, the non-causal state and numerators, the output (cosformer_cuda.cpp).
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return cosformer_cuda::memory_bytes(p);
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const int d = p.head_dim;
@@ -70,7 +83,17 @@ class cosformer_variant final : public attention_variant {
     return {dense_equivalent_flops(p), per_head * p.batch * p.heads};
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return cosformer_cuda::make_instance(p);
+#else
+      throw unsupported_case("cosformer: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("cosformer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<cosformer_instance>(p, chunk_rows(params, p.seq_len));
   }
 };

@@ -2,14 +2,19 @@
 // φ(x) = elu(x) + 1 (m = d features), or the LRA "Performer" default relu(x) + 1e-3. Non-causal:
 // o_i = φ(q_i)ᵀ(Σ_j φ(k_j)v_jᵀ) / φ(q_i)ᵀΣ_j φ(k_j); causal: the same with prefix sums, as a chunked
 // scan with an fp32 state (favor::linear_scan). No random parts, no use of k.
+// The CPU computes fp32; with CUDA the same variant runs on the GPU (linear_cuda.cpp) in fp32, fp16 and
+// bf16.
 #include <algorithm>
 #include <cmath>
 #include <string>
 
+#include "attention_variants/linear/linear_cuda.hpp"
 #include "attention_variants/linear/linear_features.hpp"
 #include "attention_variants/performer/favor.hpp"
+#include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 
 namespace sb {
 namespace {
@@ -48,7 +53,7 @@ class linear_instance final : public attention_instance {
   linear_config m_c;
 };
 
-class linear_variant final : public attention_variant {
+class linear_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "linear"; }
   std::string_view description() const override {
@@ -69,6 +74,10 @@ class linear_variant final : public attention_variant {
     c.uses_k = k_usage::none;
     c.k_meaning = "not used (m = d deterministic features)";
     c.causal_canary_rel_tol = 1e-6;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
@@ -77,6 +86,10 @@ class linear_variant final : public attention_variant {
     const std::size_t floats = favor::feature_map_attention_floats(d, d, ch, p.causal) + p.qkv_elements();
     return floats * sizeof(float);
   }
+  /// fp32 features of Q and K, the non-causal state and numerators, the output (linear_cuda.cpp).
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return linear_cuda::linear_memory_bytes(p);
+  }
   flop_count flops(const problem& p, const param_set& params) const override {
     const linear_config c = make_config(params);
     const int d = p.head_dim;
@@ -84,7 +97,17 @@ class linear_variant final : public attention_variant {
     return {dense_equivalent_flops(p), per_head * p.batch * p.heads};
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return linear_cuda::make_linear_instance(p, make_config(params).feature);
+#else
+      throw unsupported_case("linear: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("linear on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<linear_instance>(p, make_config(params));
   }
 };

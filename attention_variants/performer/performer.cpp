@@ -1,13 +1,17 @@
 // performer: FAVOR+ (Choromanski et al., ICLR 2021) with positive orthogonal random features, and the
 // ReLU ("generalized") kernel the SEA paper used for its causal Performers. Causal attention is a
 // chunked prefix-sum scan with an fp32 state. The feature maps and products live in favor.hpp.
+// The CPU computes fp32; with CUDA the same variant runs on the GPU (performer_cuda.cpp) in fp32, fp16
+// and bf16, with the same projection drawn from the seed.
 #include <cmath>
 #include <string>
 
 #include "attention_variants/performer/favor.hpp"
+#include "attention_variants/performer/performer_cuda.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 
 namespace sb {
 namespace {
@@ -54,7 +58,7 @@ class performer_instance final : public attention_instance {
   favor::projection m_w;  // drawn once at set-up (no redraw at inference), shared by all heads
 };
 
-class performer_variant final : public attention_variant {
+class performer_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "performer"; }
   std::string_view description() const override {
@@ -86,6 +90,10 @@ class performer_variant final : public attention_variant {
     c.k_meaning = "not used (budget = features m, or nbf)";
     c.randomized = true;
     c.causal_canary_rel_tol = 1e-6;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override { return {"performer_features"}; }
@@ -95,6 +103,11 @@ class performer_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     const performer_config c = make_config(p, params);
     return favor::workspace::bytes(c.m, c.s, p.seq_len, p.head_dim) + p.qkv_elements() * sizeof(float);
+  }
+  /// fp32 features of all rows, stabilisers, the non-causal state and numerators, the output.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set& params) const override {
+    const performer_config c = make_config(p, params);
+    return performer_cuda::memory_bytes(p, c.m, c.s.kernel);
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const performer_config c = make_config(p, params);
@@ -112,9 +125,20 @@ class performer_variant final : public attention_variant {
     return ladder;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
-    return std::make_unique<performer_instance>(p, make_config(p, params));
+    const performer_config c = make_config(p, params);
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return performer_cuda::make_instance(p, c.m, c.s.kernel, c.norms);
+#else
+      throw unsupported_case("performer: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("performer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
+    return std::make_unique<performer_instance>(p, c);
   }
 };
 
