@@ -18,11 +18,15 @@
 
 #include "attention_variants/performer/favor.hpp"
 #include "attention_variants/sea/estimators.hpp"
-#include "attention_variants/sea/safetensors.hpp"
 #include "attention_variants/sea/sea_config.hpp"
 #include "harness/core/types.hpp"
+#include "harness/io/safetensors.hpp"
 
 namespace sb::sea {
+
+using io::host_tensor;
+using io::safetensors_file;
+using io::shape_string;
 
 /// Rows of the random-init causal position table (OPT's max_position_embeddings).
 inline constexpr int default_position_rows = 2048;

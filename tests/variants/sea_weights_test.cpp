@@ -7,12 +7,14 @@
 #include <fstream>
 
 #include "attention_variants/sea/learned_estimator.hpp"
-#include "attention_variants/sea/safetensors.hpp"
 #include "harness/core/errors.hpp"
+#include "harness/io/npy.hpp"
+#include "harness/io/safetensors.hpp"
 #include "tests/variants/sea_test_util.hpp"
 
 using namespace sb;
 using namespace sb::sea;
+using namespace sb::io;
 
 namespace {
 std::string temp_path(const std::string& name) {

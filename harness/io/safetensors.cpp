@@ -1,4 +1,4 @@
-#include "attention_variants/sea/safetensors.hpp"
+#include "harness/io/safetensors.hpp"
 
 #include <bit>
 #include <cstring>
@@ -9,8 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "harness/core/errors.hpp"
+#include "harness/io/npy.hpp"
 
-namespace sb::sea {
+namespace sb::io {
 namespace {
 
 constexpr std::uint64_t max_header_bytes = 100ull << 20;  // the format's own limit is 100 MB
@@ -36,32 +37,6 @@ std::int64_t host_tensor::numel() const {
 }
 
 std::string shape_string(const std::vector<std::int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
-
-float half_to_float(std::uint16_t h) {
-  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t exp = (h >> 10) & 0x1fu;
-  std::uint32_t mant = h & 0x3ffu;
-  std::uint32_t bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      int e = -1;
-      do {
-        ++e;
-        mant <<= 1;
-      } while ((mant & 0x400u) == 0);
-      bits = sign | static_cast<std::uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
-    }
-  } else if (exp == 0x1f) {
-    bits = sign | 0x7f800000u | mant << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
-  }
-  return std::bit_cast<float>(bits);
-}
-
-float bf16_to_float(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
 
 safetensors_file safetensors_file::load(const std::string& path) {
   auto fail = [&](const std::string& why) { return data_error(fmt::format("weights file '{}': {}", path, why)); };
@@ -178,4 +153,4 @@ void write_safetensors(const std::string& path, const std::map<std::string, host
   if (!out) throw data_error(fmt::format("write_safetensors: writing '{}' failed", path));
 }
 
-}  // namespace sb::sea
+}  // namespace sb::io

@@ -2,7 +2,8 @@
 // header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [...], "data_offsets": [begin,
 // end]}, "__metadata__": {...}}, then the raw little-endian tensor bytes, offsets relative to the end of
 // the header. F32, F16 and BF16 tensors are read and widened to fp32. Every defect is an sb::data_error
-// that names the file and, where there is one, the tensor.
+// that names the file and, where there is one, the tensor. Used by SEA's trained-estimator weights and
+// by the OPT checkpoint loader (harness/model/).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace sb::sea {
+namespace sb::io {
 
 struct host_tensor {
   std::vector<std::int64_t> shape;
@@ -47,8 +48,4 @@ class safetensors_file {
 void write_safetensors(const std::string& path, const std::map<std::string, host_tensor>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
-/// IEEE binary16 and bfloat16 bit patterns to fp32.
-[[nodiscard]] float half_to_float(std::uint16_t h);
-[[nodiscard]] float bf16_to_float(std::uint16_t h);
-
-}  // namespace sb::sea
+}  // namespace sb::io
