@@ -182,27 +182,40 @@ struct check_result {
   long long nonfinite = 0;   // NaN / inf among the checked rows (the output was poisoned first)
 };
 
-/// Run `ver` once on poisoned output and compare the given rows (all rows when `rows` is empty).
-check_result check_version(const version& ver, const launch_args& a, const device_tensors& x,
-                           const std::vector<std::pair<long long, int>>& rows) {
+/// The fp64 reference of some rows of one input set, computed once and shared by every version.
+struct reference {
+  std::vector<std::pair<long long, int>> rows;  // (head, query)
+  std::vector<double> out;                      // rows.size() × d
+};
+
+/// `rows` of x's attention in fp64 from the bf16 inputs as the device holds them (all rows when empty).
+reference make_reference(const launch_args& a, const device_tensors& x, std::vector<std::pair<long long, int>> rows) {
+  if (rows.empty())
+    for (long long bh = 0; bh < a.heads; ++bh)
+      for (int i = 0; i < a.t; ++i) rows.emplace_back(bh, i);
+  const auto q = to_host(x.q, x.n), k = to_host(x.k, x.n), v = to_host(x.v, x.n);
+  reference r{std::move(rows), {}};
+  r.out.resize(r.rows.size() * a.d);
+  for (std::size_t n = 0; n < r.rows.size(); ++n)
+    reference_row(q, k, v, r.rows[n].first, r.rows[n].second, a.t, a.d, a.causal, r.out.data() + n * a.d);
+  return r;
+}
+
+/// Run `ver` once on poisoned output and compare the reference's rows.
+check_result check_version(const version& ver, const launch_args& a, const device_tensors& x, const reference& ref) {
   WB_CHECK(cudaMemset(a.o, 0xFF, x.n * sizeof(bf16)));  // all bits set: NaN in bf16
   WB_CHECK(ver.run(a));
   WB_CHECK(cudaDeviceSynchronize());
-  const auto q = to_host(x.q, x.n), k = to_host(x.k, x.n), v = to_host(x.v, x.n), o = to_host(x.o, x.n);
-  std::vector<std::pair<long long, int>> all = rows;
-  if (all.empty())
-    for (long long bh = 0; bh < a.heads; ++bh)
-      for (int i = 0; i < a.t; ++i) all.emplace_back(bh, i);
+  const auto o = to_host(x.o, x.n);
   check_result r;
   double num = 0, den = 0;
-  std::vector<double> ref(a.d);
-  for (const auto& [bh, i] : all) {
-    reference_row(q, k, v, bh, i, a.t, a.d, a.causal, ref.data());
-    const long long at = (bh * a.t + i) * a.d;
+  for (std::size_t n = 0; n < ref.rows.size(); ++n) {
+    const long long at = (ref.rows[n].first * a.t + ref.rows[n].second) * a.d;
     for (int c = 0; c < a.d; ++c) {
+      const double want = ref.out[n * a.d + c];
       if (!std::isfinite(o[at + c])) ++r.nonfinite;
-      num += (o[at + c] - ref[c]) * (o[at + c] - ref[c]);
-      den += ref[c] * ref[c];
+      num += (o[at + c] - want) * (o[at + c] - want);
+      den += want * want;
     }
   }
   r.rel_err = std::sqrt(num / den);
@@ -294,15 +307,16 @@ int main(int argc, char** argv) {
                 bf16_tolerance);
     std::printf("%-3s %-5s %-6s %-6s %-6s %-10s %s\n", "v", "d", "causal", "B·H", "T", "rel_err", "verdict");
     std::uint64_t seed = 1;
-    for (const version& ver : versions) {
-      if (!selected(opt, ver.number)) continue;
-      for (int d : {64, 128})
-        for (bool causal : {false, true})
-          for (const shape& s : shapes) {
-            const long long heads = static_cast<long long>(s.b) * s.h;
-            device_tensors x(heads * s.t * d, ++seed);
-            const launch_args a{x.q, x.k, x.v, x.o, heads, s.t, d, causal, 1.0f / std::sqrt(static_cast<float>(d))};
-            const check_result r = check_version(ver, a, x, {});
+    for (int d : {64, 128})
+      for (bool causal : {false, true})
+        for (const shape& s : shapes) {
+          const long long heads = static_cast<long long>(s.b) * s.h;
+          device_tensors x(heads * s.t * d, ++seed);  // fresh inputs for every shape
+          const launch_args a{x.q, x.k, x.v, x.o, heads, s.t, d, causal, 1.0f / std::sqrt(static_cast<float>(d))};
+          const reference ref = make_reference(a, x, {});
+          for (const version& ver : versions) {
+            if (!selected(opt, ver.number)) continue;
+            const check_result r = check_version(ver, a, x, ref);
             const bool pass = r.nonfinite == 0 && r.rel_err <= bf16_tolerance;
             ok = ok && pass;
             std::printf("v%-2d %-5d %-6d %-6lld %-6d %-10.3e %s\n", ver.number, d, causal ? 1 : 0, heads, s.t, r.rel_err,
@@ -334,9 +348,10 @@ int main(int argc, char** argv) {
     cudaEvent_t start, stop;
     WB_CHECK(cudaEventCreate(&start));
     WB_CHECK(cudaEventCreate(&stop));
+    const reference ref = make_reference(a, x, rows);
     for (const version& ver : versions) {
       if (!selected(opt, ver.number)) continue;
-      const check_result r = check_version(ver, a, x, rows);  // also the warm-up call
+      const check_result r = check_version(ver, a, x, ref);  // also the warm-up call
       const bool pass = r.nonfinite == 0 && r.rel_err <= bf16_tolerance;
       ok = ok && pass;
       std::vector<float> ms;
