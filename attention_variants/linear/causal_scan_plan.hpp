@@ -4,7 +4,7 @@
 //
 // One block scans one head for `value_tile` value columns. Its shared memory holds the fp32 running
 // state S [F, value_tile] and z [F], the chunk's masked scores A [C, C], the chunk's values
-// [C, value_tile] and three per-row factors [C]: (F + 1)·tile + C² + C·tile + 3C floats.
+// [C, value_tile] and three per-row factors [C]: F·tile + F + C² + C·tile + 3C floats.
 #pragma once
 
 #include <cstddef>
@@ -28,7 +28,7 @@ struct causal_scan_plan {
 [[nodiscard]] constexpr std::size_t causal_scan_shared_bytes(int features, int tile) {
   const auto f = static_cast<std::size_t>(features), v = static_cast<std::size_t>(tile);
   const auto c = static_cast<std::size_t>(scan_chunk);
-  return ((f + 1) * v + c * c + c * v + 3 * c) * sizeof(float);
+  return (f * v + f + c * c + c * v + 3 * c) * sizeof(float);
 }
 
 /// The widest tile of {32, 16, 8, 4, 2, 1} value columns (never wider than dv) whose shared memory fits

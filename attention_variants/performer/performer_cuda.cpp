@@ -33,7 +33,8 @@ std::size_t memory_bytes(const problem& p, int m, favor::kernel_kind kernel) {
   const std::size_t heads = static_cast<std::size_t>(p.batch) * p.heads, rows = heads * p.seq_len;
   std::size_t floats = 2 * rows * static_cast<std::size_t>(m);                     // φQ, φK
   if (p.type != dtype::fp32) floats += 2 * rows * static_cast<std::size_t>(p.head_dim);  // Q, K widened
-  if (kernel == favor::kernel_kind::softmax) floats += 2 * rows + rows + heads;  // row maxima, running max, head max
+  if (kernel == favor::kernel_kind::softmax)  // row maxima of Q and K, then the keys' running (causal) or head maxima
+    floats += 2 * rows + (p.causal ? rows : heads);
   return floats * sizeof(float) + linear_cuda::attend_scratch_bytes(shape_of(p, m)) +
          p.qkv_elements() * dtype_bytes(p.type);
 }

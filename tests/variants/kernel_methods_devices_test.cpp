@@ -121,6 +121,7 @@ TEST_CASE("the causal scan plan refuses states that cannot fit", "[kernel_method
   CHECK_FALSE(plan_causal_scan(65536, 64, sm90_max_shared_bytes));  // performer's largest `features`
   CHECK_FALSE(plan_causal_scan(0, 64, sm90_max_shared_bytes));
   CHECK_FALSE(plan_causal_scan(64, 0, sm90_max_shared_bytes));
-  // shared bytes: (F + 1)·tile + C² + C·tile + 3C floats
-  CHECK(causal_scan_shared_bytes(10, 4) == ((11 * 4) + scan_chunk * scan_chunk + scan_chunk * 4 + 3 * scan_chunk) * 4);
+  // shared bytes: S [F, tile], z [F], A [C, C], values [C, tile], three [C] factors (causal_scan.cu's layout)
+  CHECK(causal_scan_shared_bytes(10, 4) ==
+        (10 * 4 + 10 + scan_chunk * scan_chunk + scan_chunk * 4 + 3 * scan_chunk) * sizeof(float));
 }
