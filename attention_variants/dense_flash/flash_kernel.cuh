@@ -27,14 +27,21 @@ namespace sb::dense_flash_cuda {
 /// One kernel instance's compile-time shape. Pipelined: K/V tile j+1 is loaded while tile j is
 /// computed (two stages); else load, wait, compute. Swizzled: chunk c of row r sits at c ^ (r mod 8);
 /// else rows are plain (ldmatrix's 8 row addresses then fall in one bank group: an 8-way conflict).
-template <int HeadDim, int Warps, int KeyBlock, bool Pipelined = true, bool Swizzled = true>
+/// RowTiles: m16 row tiles per warp. With one, Q's fragments stay in registers for the whole key
+/// loop; with two, every K/V fragment read from shared memory feeds twice the mma work (half the
+/// shared-memory traffic per FLOP) and Q's fragments are re-read each k-step to make room for the
+/// larger accumulators.
+template <int HeadDim, int Warps, int KeyBlock, bool Pipelined = true, bool Swizzled = true, int RowTiles = 1>
 struct flash_config {
   static_assert(HeadDim % 64 == 0, "swizzle needs at least 8 chunks of 16 bytes per row");
   static_assert(KeyBlock % 16 == 0, "key tiles are walked 16 keys at a time");
   static constexpr int head_dim = HeadDim;
   static constexpr int warps = Warps;
   static constexpr int threads = Warps * 32;
-  static constexpr int query_block = 16 * Warps;  // one m16 row tile per warp
+  static constexpr int row_tiles = RowTiles;
+  static constexpr int rows_per_warp = 16 * RowTiles;
+  static constexpr int query_block = rows_per_warp * Warps;
+  static constexpr bool q_in_registers = RowTiles == 1;
   static constexpr int key_block = KeyBlock;
   static constexpr bool pipelined = Pipelined;
   static constexpr bool swizzled = Swizzled;
@@ -146,12 +153,13 @@ __device__ __forceinline__ void load_tile(T* tile, const T* head, int row0, int 
 
 }  // namespace detail
 
-/// One (query block, head) per thread block. Blocks are numbered query-block-major with the last
-/// query block first, so under causal masking the longest blocks of every head start first.
+/// One (query block, head) per thread block; warp w owns rows [w·rows_per_warp, (w+1)·rows_per_warp)
+/// of the block. Blocks are numbered query-block-major with the last query block first, so under
+/// causal masking the longest blocks of every head start first.
 template <typename T, typename Cfg, bool Causal>
 __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params p) {
   using ops = detail::half_ops<T>;
-  constexpr int D = Cfg::head_dim, BM = Cfg::query_block, BN = Cfg::key_block;
+  constexpr int D = Cfg::head_dim, BM = Cfg::query_block, BN = Cfg::key_block, R = Cfg::row_tiles;
   constexpr int k_steps = D / 16;       // mma k-steps of S = Q·Kᵀ
   constexpr int s_tiles = BN / 8;       // n8 tiles of S per warp
   constexpr int o_tiles = D / 8;        // n8 tiles of O per warp
@@ -172,7 +180,8 @@ __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params
 
   const int warp = static_cast<int>(threadIdx.x) >> 5, lane = static_cast<int>(threadIdx.x) & 31;
   const int group = lane >> 2, quad_lane = lane & 3;  // mma fragment coordinates
-  const int row_lo = m0 + warp * 16 + group;          // this thread's two query rows: row_lo, row_lo + 8
+  const int warp_row0 = warp * Cfg::rows_per_warp;    // the warp's first row in the block
+  // This thread's query rows: m0 + warp_row0 + 16·mt + group (+ 8), mt < R.
 
   const int key_end = Causal ? min(t, m0 + BM) : t;  // keys after the block's last query: skipped
   const int n_tiles = (key_end + BN - 1) / BN;       // ≥ 1 since t ≥ 1
@@ -182,12 +191,16 @@ __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params
   detail::load_tile<Cfg, BN>(v_s, v, 0, t);
   detail::cp_async_commit();
 
-  std::uint32_t q_frag[k_steps][4];
-  float o_acc[o_tiles][4];
+  std::uint32_t q_frag[Cfg::q_in_registers ? k_steps : 1][4];
+  float o_acc[R][o_tiles][4];
+  float row_max[R][2], row_sum[R][2];  // raw (unscaled) running max; this thread's partial sums
 #pragma unroll
-  for (int i = 0; i < o_tiles; ++i) o_acc[i][0] = o_acc[i][1] = o_acc[i][2] = o_acc[i][3] = 0.0f;
-  float row_max[2] = {-INFINITY, -INFINITY};  // raw scores (unscaled)
-  float row_sum[2] = {0.0f, 0.0f};            // this thread's partial sums; the quad reduces at the end
+  for (int mt = 0; mt < R; ++mt) {
+#pragma unroll
+    for (int i = 0; i < o_tiles; ++i) o_acc[mt][i][0] = o_acc[mt][i][1] = o_acc[mt][i][2] = o_acc[mt][i][3] = 0.0f;
+    row_max[mt][0] = row_max[mt][1] = -INFINITY;
+    row_sum[mt][0] = row_sum[mt][1] = 0.0f;  // the quad reduces them at the end
+  }
 
   for (int j = 0; j < n_tiles; ++j) {
     const int stage = Cfg::pipelined ? (j & 1) : 0;
@@ -207,25 +220,46 @@ __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params
     const T* const ks = k_s + stage * BN * D;
     const T* const vs = v_s + stage * BN * D;
 
-    if (j == 0) {
+    // Q's A fragment of row tile mt, k-step kk (lanes 0-15 address rows 0-15 at column 0, lanes 16-31 at 8).
+    auto load_q = [&](std::uint32_t(&a)[4], int mt, int kk) {
+      detail::ldmatrix_x4(a, q_s + detail::tile_offset<Cfg>(warp_row0 + mt * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8));
+    };
+    if constexpr (Cfg::q_in_registers) {
+      if (j == 0) {
 #pragma unroll
-      for (int kk = 0; kk < k_steps; ++kk)
-        detail::ldmatrix_x4(q_frag[kk], q_s + detail::tile_offset<Cfg>(warp * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8));
+        for (int kk = 0; kk < k_steps; ++kk) load_q(q_frag[kk], 0, kk);
+      }
     }
 
-    // S = Q·Kᵀ for this warp's 16 rows × BN keys. One ldmatrix.x4 gives the B fragments of two n8 tiles.
-    float s[s_tiles][4];
+    // S = Q·Kᵀ for this warp's rows × BN keys. One ldmatrix.x4 gives the B fragments of two n8 tiles,
+    // used by every row tile of the warp.
+    float s[R][s_tiles][4];
 #pragma unroll
-    for (int i = 0; i < s_tiles; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.0f;
+    for (int mt = 0; mt < R; ++mt)
+#pragma unroll
+      for (int i = 0; i < s_tiles; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.0f;
 #pragma unroll
     for (int kk = 0; kk < k_steps; ++kk) {
+      std::uint32_t a[R][4];
+#pragma unroll
+      for (int mt = 0; mt < R; ++mt) {
+        if constexpr (Cfg::q_in_registers) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) a[mt][e] = q_frag[kk][e];
+        } else {
+          load_q(a[mt], mt, kk);
+        }
+      }
 #pragma unroll
       for (int np = 0; np < s_tiles / 2; ++np) {
         std::uint32_t b[4];
         detail::ldmatrix_x4(b, ks + detail::tile_offset<Cfg>(np * 16 + (lane & 7) + ((lane >> 4) << 3),
                                                                kk * 16 + ((lane >> 3) & 1) * 8));
-        ops::mma(s[2 * np], q_frag[kk], b[0], b[1]);
-        ops::mma(s[2 * np + 1], q_frag[kk], b[2], b[3]);
+#pragma unroll
+        for (int mt = 0; mt < R; ++mt) {
+          ops::mma(s[mt][2 * np], a[mt], b[0], b[1]);
+          ops::mma(s[mt][2 * np + 1], a[mt], b[2], b[3]);
+        }
       }
     }
 
@@ -233,54 +267,66 @@ __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params
     const int n0 = j * BN;
     if (n0 + BN > t || (Causal && n0 + BN - 1 > m0)) {
 #pragma unroll
-      for (int nt = 0; nt < s_tiles; ++nt)
+      for (int mt = 0; mt < R; ++mt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = n0 + nt * 8 + quad_lane * 2 + (e & 1);
-          const int row = row_lo + (e >> 1) * 8;
-          if (key >= t || (Causal && key > row)) s[nt][e] = -INFINITY;
-        }
+        for (int nt = 0; nt < s_tiles; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int key = n0 + nt * 8 + quad_lane * 2 + (e & 1);
+            const int row = m0 + warp_row0 + mt * 16 + group + (e >> 1) * 8;
+            if (key >= t || (Causal && key > row)) s[mt][nt][e] = -INFINITY;
+          }
     }
 
     // Online softmax: new running max, rescale of the running sum and of O, p = exp2((s − max)·τ·log2 e).
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float mx = row_max[r];
+    for (int mt = 0; mt < R; ++mt)
 #pragma unroll
-      for (int nt = 0; nt < s_tiles; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the quad holds the row
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float max_scaled = mx == -INFINITY ? 0.0f : mx * p.scale_log2;  // a row with nothing visible yet
-      const float correction = exp2f(row_max[r] * p.scale_log2 - max_scaled);  // 0 on the first visible tile
-      row_max[r] = mx;
-      float sum = 0.0f;
+      for (int r = 0; r < 2; ++r) {
+        float mx = row_max[mt][r];
 #pragma unroll
-      for (int nt = 0; nt < s_tiles; ++nt) {
-        s[nt][2 * r] = exp2f(fmaf(s[nt][2 * r], p.scale_log2, -max_scaled));
-        s[nt][2 * r + 1] = exp2f(fmaf(s[nt][2 * r + 1], p.scale_log2, -max_scaled));
-        sum += s[nt][2 * r] + s[nt][2 * r + 1];
+        for (int nt = 0; nt < s_tiles; ++nt) mx = fmaxf(mx, fmaxf(s[mt][nt][2 * r], s[mt][nt][2 * r + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));  // the quad holds the row
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        const float max_scaled = mx == -INFINITY ? 0.0f : mx * p.scale_log2;  // a row with nothing visible yet
+        const float correction = exp2f(row_max[mt][r] * p.scale_log2 - max_scaled);  // 0 on the first visible tile
+        row_max[mt][r] = mx;
+        float sum = 0.0f;
+#pragma unroll
+        for (int nt = 0; nt < s_tiles; ++nt) {
+          s[mt][nt][2 * r] = exp2f(fmaf(s[mt][nt][2 * r], p.scale_log2, -max_scaled));
+          s[mt][nt][2 * r + 1] = exp2f(fmaf(s[mt][nt][2 * r + 1], p.scale_log2, -max_scaled));
+          sum += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
+        }
+        row_sum[mt][r] = row_sum[mt][r] * correction + sum;
+#pragma unroll
+        for (int dt = 0; dt < o_tiles; ++dt) {
+          o_acc[mt][dt][2 * r] *= correction;
+          o_acc[mt][dt][2 * r + 1] *= correction;
+        }
       }
-      row_sum[r] = row_sum[r] * correction + sum;
-#pragma unroll
-      for (int dt = 0; dt < o_tiles; ++dt) {
-        o_acc[dt][2 * r] *= correction;
-        o_acc[dt][2 * r + 1] *= correction;
-      }
-    }
 
     // O += P·V: S's accumulator layout of two adjacent n8 tiles is the A fragment of one k16 step.
 #pragma unroll
     for (int kk = 0; kk < BN / 16; ++kk) {
-      const std::uint32_t a[4] = {ops::pack(s[2 * kk][0], s[2 * kk][1]), ops::pack(s[2 * kk][2], s[2 * kk][3]),
-                                  ops::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                  ops::pack(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      std::uint32_t a[R][4];
+#pragma unroll
+      for (int mt = 0; mt < R; ++mt) {
+        a[mt][0] = ops::pack(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+        a[mt][1] = ops::pack(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+        a[mt][2] = ops::pack(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+        a[mt][3] = ops::pack(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int dp = 0; dp < o_tiles / 2; ++dp) {
         std::uint32_t b[4];
         detail::ldmatrix_x4_trans(b, vs + detail::tile_offset<Cfg>(kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8,
                                                                     dp * 16 + (lane >> 4) * 8));
-        ops::mma(o_acc[2 * dp], a, b[0], b[1]);
-        ops::mma(o_acc[2 * dp + 1], a, b[2], b[3]);
+#pragma unroll
+        for (int mt = 0; mt < R; ++mt) {
+          ops::mma(o_acc[mt][2 * dp], a[mt], b[0], b[1]);
+          ops::mma(o_acc[mt][2 * dp + 1], a[mt], b[2], b[3]);
+        }
       }
     }
     __syncthreads();  // every warp is done with this stage before it is refilled
@@ -294,19 +340,22 @@ __global__ void __launch_bounds__(Cfg::threads) flash_forward(const flash_params
   }
 
   // Normalise, stage the block's output in the (no longer needed) Q tile, then 16-byte coalesced stores.
+  // The key loop's last barrier ordered every warp's last read of Q (registers or not) before these writes.
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float total = row_sum[r];
-    total += __shfl_xor_sync(0xffffffffu, total, 1);
-    total += __shfl_xor_sync(0xffffffffu, total, 2);
-    const float inv = 1.0f / total;  // ≥ 1 term: key 0 is visible to every row
-    const int row = warp * 16 + group + r * 8;
+  for (int mt = 0; mt < R; ++mt)
 #pragma unroll
-    for (int dt = 0; dt < o_tiles; ++dt) {
-      const std::uint32_t packed = ops::pack(o_acc[dt][2 * r] * inv, o_acc[dt][2 * r + 1] * inv);
-      *reinterpret_cast<std::uint32_t*>(q_s + detail::tile_offset<Cfg>(row, dt * 8 + quad_lane * 2)) = packed;
+    for (int r = 0; r < 2; ++r) {
+      float total = row_sum[mt][r];
+      total += __shfl_xor_sync(0xffffffffu, total, 1);
+      total += __shfl_xor_sync(0xffffffffu, total, 2);
+      const float inv = 1.0f / total;  // ≥ 1 term: key 0 is visible to every row
+      const int row = warp_row0 + mt * 16 + group + r * 8;
+#pragma unroll
+      for (int dt = 0; dt < o_tiles; ++dt) {
+        const std::uint32_t packed = ops::pack(o_acc[mt][dt][2 * r] * inv, o_acc[mt][dt][2 * r + 1] * inv);
+        *reinterpret_cast<std::uint32_t*>(q_s + detail::tile_offset<Cfg>(row, dt * 8 + quad_lane * 2)) = packed;
+      }
     }
-  }
   __syncthreads();
 #pragma unroll
   for (int i = 0; i < BM * Cfg::chunks / Cfg::threads; ++i) {

@@ -70,9 +70,9 @@ run_wb() {  # run_wb NAME LIMIT ARGS...: one workbench call, its CSV and log und
 : > "$OUT/command.txt"
 run_wb workbench_check 40 --no-time
 run_wb progression_T4k_d128 25 --t 4096 --d 128 --no-check
-run_wb flash_T16k_d128 15 --t 16384 --d 128 --no-check --versions 3,4,5,6
-run_wb flash_T16k_d64 15 --t 16384 --d 64 --no-check --versions 3,4,5,6
-run_wb flash_T16k_d128_causal 15 --t 16384 --d 128 --causal --no-check --versions 3,4,5,6
+run_wb flash_T16k_d128 15 --t 16384 --d 128 --no-check --versions 3,4,5,6,7,8
+run_wb flash_T16k_d64 15 --t 16384 --d 64 --no-check --versions 3,4,5,6,7,8
+run_wb flash_T16k_d128_causal 15 --t 16384 --d 128 --causal --no-check --versions 3,4,5,6,7,8
 
 # --- 5. the seabench sweep ----------------------------------------------------------------------
 CSV="$OUT/gpu_dense_flash.csv"

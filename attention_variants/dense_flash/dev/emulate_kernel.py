@@ -34,9 +34,10 @@ def bf16(x):
 
 
 class Config:
-    def __init__(self, d, warps, bn, pipelined, swizzled):
+    def __init__(self, d, warps, bn, pipelined, swizzled, row_tiles=1):
         self.d, self.warps, self.bn, self.pipelined, self.swizzled = d, warps, bn, pipelined, swizzled
-        self.threads, self.bm, self.chunks = 32 * warps, 16 * warps, d // 8
+        self.row_tiles, self.rows_per_warp = row_tiles, 16 * row_tiles
+        self.threads, self.bm, self.chunks = 32 * warps, 16 * row_tiles * warps, d // 8
         self.stages = 2 if pipelined else 1
 
     def offset(self, row, col):
@@ -120,10 +121,11 @@ def flash_forward(cfg, q, k, v, causal, scale):
         load_tile(cfg, smem, q_s, bm, q[bh], m0, t)
         load_tile(cfg, smem, k_s, bn, k[bh], 0, t)
         load_tile(cfg, smem, v_s, bn, v[bh], 0, t)
+        R = cfg.row_tiles
         state = []
         for w in range(cfg.warps):
-            state.append(dict(q_frag=None, o=np.zeros((d // 8, 32, 4)), row_max=np.full((2, 32), -np.inf),
-                              row_sum=np.zeros((2, 32))))
+            state.append(dict(q_frag=None, o=np.zeros((R, d // 8, 32, 4)), row_max=np.full((R, 2, 32), -np.inf),
+                              row_sum=np.zeros((R, 2, 32))))
         for j in range(n_tiles):
             stage = (j & 1) if cfg.pipelined else 0
             if cfg.pipelined and j + 1 < n_tiles:
@@ -132,54 +134,63 @@ def flash_forward(cfg, q, k, v, causal, scale):
             ks, vs = k_s + stage * bn * d, v_s + stage * bn * d
             for w in range(cfg.warps):
                 st = state[w]
-                row_lo = m0 + w * 16 + GROUP
-                if j == 0:
-                    st["q_frag"] = [ldmatrix_x4(smem, q_s + cfg.offset(w * 16 + (LANES & 15), kk * 16 + (LANES >> 4) * 8))
-                                    for kk in range(d // 16)]
-                s = np.zeros((bn // 8, 32, 4))
+                warp_row0 = w * cfg.rows_per_warp
+
+                def load_q(mt, kk):
+                    return ldmatrix_x4(smem, q_s + cfg.offset(warp_row0 + mt * 16 + (LANES & 15), kk * 16 + (LANES >> 4) * 8))
+
+                if R == 1 and j == 0:  # Q's fragments stay in registers
+                    st["q_frag"] = [load_q(0, kk) for kk in range(d // 16)]
+                s = np.zeros((R, bn // 8, 32, 4))
                 for kk in range(d // 16):
+                    a = [st["q_frag"][kk]] if R == 1 else [load_q(mt, kk) for mt in range(R)]
                     for np_ in range(bn // 16):
                         b = ldmatrix_x4(smem, ks + cfg.offset(np_ * 16 + (LANES & 7) + ((LANES >> 4) << 3),
                                                               kk * 16 + ((LANES >> 3) & 1) * 8))
-                        mma(s[2 * np_], st["q_frag"][kk], b[0], b[1])
-                        mma(s[2 * np_ + 1], st["q_frag"][kk], b[2], b[3])
+                        for mt in range(R):
+                            mma(s[mt, 2 * np_], a[mt], b[0], b[1])
+                            mma(s[mt, 2 * np_ + 1], a[mt], b[2], b[3])
                 n0 = j * bn
                 if n0 + bn > t or (causal and n0 + bn - 1 > m0):
-                    for nt, e in itertools.product(range(bn // 8), range(4)):
+                    for mt, nt, e in itertools.product(range(R), range(bn // 8), range(4)):
                         key = n0 + nt * 8 + QUAD * 2 + (e & 1)
-                        row = row_lo + (e >> 1) * 8
-                        s[nt, :, e] = np.where((key >= t) | ((key > row) if causal else False), -np.inf, s[nt, :, e])
-                for r in range(2):
-                    mx = np.maximum(st["row_max"][r], s[:, :, 2 * r:2 * r + 2].max(axis=(0, 2)))
+                        row = m0 + warp_row0 + mt * 16 + GROUP + (e >> 1) * 8
+                        s[mt, nt, :, e] = np.where((key >= t) | ((key > row) if causal else False), -np.inf,
+                                                   s[mt, nt, :, e])
+                for mt, r in itertools.product(range(R), range(2)):
+                    sm = s[mt, :, :, 2 * r:2 * r + 2]
+                    mx = np.maximum(st["row_max"][mt, r], sm.max(axis=(0, 2)))
                     mx = quad_reduce(mx, np.maximum)
                     max_scaled = np.where(mx == -np.inf, 0.0, mx * scale_log2)
                     with np.errstate(invalid="ignore"):
-                        corr = np.exp2(st["row_max"][r] * scale_log2 - max_scaled)
-                    st["row_max"][r] = mx
-                    s[:, :, 2 * r:2 * r + 2] = np.exp2(s[:, :, 2 * r:2 * r + 2] * scale_log2 - max_scaled[None, :, None])
-                    st["row_sum"][r] = st["row_sum"][r] * corr + s[:, :, 2 * r:2 * r + 2].sum(axis=(0, 2))
-                    st["o"][:, :, 2 * r:2 * r + 2] *= corr[None, :, None]
+                        corr = np.exp2(st["row_max"][mt, r] * scale_log2 - max_scaled)
+                    st["row_max"][mt, r] = mx
+                    sm[...] = np.exp2(sm * scale_log2 - max_scaled[None, :, None])
+                    st["row_sum"][mt, r] = st["row_sum"][mt, r] * corr + sm.sum(axis=(0, 2))
+                    st["o"][mt, :, :, 2 * r:2 * r + 2] *= corr[None, :, None]
                 p = bf16(s)  # packed to the half type for the A operand
                 for kk in range(bn // 16):
-                    a = np.stack([p[2 * kk][:, 0:2], p[2 * kk][:, 2:4], p[2 * kk + 1][:, 0:2], p[2 * kk + 1][:, 2:4]])
+                    a = [np.stack([p[mt, 2 * kk][:, 0:2], p[mt, 2 * kk][:, 2:4], p[mt, 2 * kk + 1][:, 0:2],
+                                   p[mt, 2 * kk + 1][:, 2:4]]) for mt in range(R)]
                     for dp in range(d // 16):
                         b = ldmatrix_x4(smem, vs + cfg.offset(kk * 16 + (LANES & 7) + ((LANES >> 3) & 1) * 8,
                                                               dp * 16 + (LANES >> 4) * 8), trans=True)
-                        mma(st["o"][2 * dp], a, b[0], b[1])
-                        mma(st["o"][2 * dp + 1], a, b[2], b[3])
+                        for mt in range(R):
+                            mma(st["o"][mt, 2 * dp], a[mt], b[0], b[1])
+                            mma(st["o"][mt, 2 * dp + 1], a[mt], b[2], b[3])
             if not cfg.pipelined and j + 1 < n_tiles:
                 load_tile(cfg, smem, k_s, bn, k[bh], (j + 1) * bn, t)
                 load_tile(cfg, smem, v_s, bn, v[bh], (j + 1) * bn, t)
         smem[q_s:q_s + bm * d] = np.nan  # the staging tile must be fully rewritten
         for w in range(cfg.warps):
             st = state[w]
-            for r in range(2):
-                inv = 1.0 / quad_reduce(st["row_sum"][r], np.add)
-                row = w * 16 + GROUP + r * 8
+            for mt, r in itertools.product(range(R), range(2)):
+                inv = 1.0 / quad_reduce(st["row_sum"][mt, r], np.add)
+                row = w * cfg.rows_per_warp + mt * 16 + GROUP + r * 8
                 for dt in range(d // 8):
                     at = q_s + cfg.offset(row, dt * 8 + QUAD * 2)
-                    smem[at] = bf16(st["o"][dt, :, 2 * r] * inv)
-                    smem[at + 1] = bf16(st["o"][dt, :, 2 * r + 1] * inv)
+                    smem[at] = bf16(st["o"][mt, dt, :, 2 * r] * inv)
+                    smem[at + 1] = bf16(st["o"][mt, dt, :, 2 * r + 1] * inv)
         c = np.arange(bm * cfg.chunks)
         row, col = c // cfg.chunks, (c % cfg.chunks) * 8
         keep = m0 + row < t
@@ -198,14 +209,15 @@ def reference(q, k, v, causal, scale):
 
 def main():
     rng = np.random.default_rng(0)
-    configs = {"v3": (4, 64, False, False), "v4": (4, 64, False, True), "v5": (4, 64, True, True), "v6": (8, 64, True, True)}
+    configs = {"v3": (4, 64, False, False, 1), "v4": (4, 64, False, True, 1), "v5": (4, 64, True, True, 1),
+               "v6": (8, 64, True, True, 1), "v7": (4, 64, True, True, 2), "v8": (4, 32, True, True, 2)}
     failures, runs = 0, 0
     print(f"{'cfg':<4} {'d':>4} {'causal':<6} {'T':>4} {'rel_err':>10} {'ldmatrix ways':>13}  verdict")
-    for (name, (warps, bn, pipe, swz)), d, causal, t in itertools.product(
+    for (name, (warps, bn, pipe, swz, rt)), d, causal, t in itertools.product(
             configs.items(), (64, 128), (False, True), (1, 7, 61, 64, 130, 200)):
         if name != "v5" and t not in (61, 130):
             continue  # the production configuration gets the full T sweep
-        cfg = Config(d, warps, bn, pipe, swz)
+        cfg = Config(d, warps, bn, pipe, swz, rt)
         LDMATRIX_WAYS.clear()
         q, k, v = (bf16(rng.standard_normal((2, t, d))) for _ in range(3))
         scale = 1.0 / np.sqrt(d)

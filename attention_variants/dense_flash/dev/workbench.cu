@@ -14,6 +14,9 @@
 //   v4 v3 + XOR-swizzled shared memory (conflict-free ldmatrix)
 //   v5 v4 + cp.async double buffering of K/V (the production kernel of dense_flash)
 //   v6 v5 with 8 warps (query block 128): K/V tiles shared by twice the rows
+//   v7 v5 with two m16 row tiles per warp (query block 128): every K/V fragment feeds twice the mma
+//      work, half the shared-memory traffic per FLOP; Q re-read from shared memory each k-step
+//   v8 v7 with 32-key tiles: half the score registers
 // Exit status: 0 when every check passed, 1 when one failed, 2 for bad usage.
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -74,7 +77,7 @@ struct v2 {
     return cudaGetLastError();
   }
 };
-template <int Warps, int KeyBlock, bool Pipelined, bool Swizzled>
+template <int Warps, int KeyBlock, bool Pipelined, bool Swizzled, int RowTiles = 1>
 struct flash_version {
   template <int D, bool C>
   static cudaError_t launch(const launch_args& a) {
@@ -86,7 +89,8 @@ struct flash_version {
     p.heads = static_cast<unsigned>(a.heads);
     p.t = a.t;
     p.scale_log2 = a.scale * 1.4426950408889634f;
-    return sb::dense_flash_cuda::launch_flash<bf16, flash_config<D, Warps, KeyBlock, Pipelined, Swizzled>, C>(p, nullptr);
+    return sb::dense_flash_cuda::launch_flash<bf16, flash_config<D, Warps, KeyBlock, Pipelined, Swizzled, RowTiles>, C>(
+        p, nullptr);
   }
 };
 
@@ -108,6 +112,8 @@ const version versions[] = {
     {4, "v3 + swizzled shared memory", dispatch<flash_version<4, 64, false, true>>},
     {5, "v4 + cp.async double buffer (production)", dispatch<flash_version<4, 64, true, true>>},
     {6, "v5 with 8 warps, query block 128", dispatch<flash_version<8, 64, true, true>>},
+    {7, "v5 with 32 rows per warp, query block 128", dispatch<flash_version<4, 64, true, true, 2>>},
+    {8, "v7 with 32-key tiles (fewer registers)", dispatch<flash_version<4, 32, true, true, 2>>},
 };
 
 // --- inputs: N(0, 1) from a counter hash (Box-Muller), generated on the device --------------------
