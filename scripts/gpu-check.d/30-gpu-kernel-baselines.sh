@@ -9,7 +9,7 @@ set -uo pipefail
 : "${OUT:?}" "${ROOT:?}" "${SEABENCH:?}" "${TESTS:?}"
 fail=0
 
-timeout 45 "$TESTS" "[gpu][kernel_methods],[gpu][dense_cudnn]" -r compact > "$OUT/tests.log" 2>&1
+timeout 40 "$TESTS" "[gpu][kernel_methods],[gpu][dense_cudnn]" -r compact > "$OUT/tests.log" 2>&1
 rc=$?
 tail -n 3 "$OUT/tests.log"
 if grep -q "SKIP-GPU" "$OUT/tests.log"; then
@@ -22,7 +22,7 @@ fi
 
 CSV="$OUT/gpu_kernel_baselines.csv"
 echo "$SEABENCH run $ROOT/configs/gpu_kernel_baselines.toml --device cuda -o $CSV --overwrite" > "$OUT/command.txt"
-timeout 60 "$SEABENCH" run "$ROOT/configs/gpu_kernel_baselines.toml" --device cuda -o "$CSV" --overwrite \
+timeout 45 "$SEABENCH" run "$ROOT/configs/gpu_kernel_baselines.toml" --device cuda -o "$CSV" --overwrite \
   > "$OUT/sweep.log" 2>&1
 rc=$?
 tail -n 2 "$OUT/sweep.log"

@@ -1,10 +1,11 @@
 // dense_cudnn on the GPU: cuDNN's fused attention against dense on the CPU (fp32 on the inputs rounded
 // to the case dtype; bounds of baselines.md §14: fp16 5e-3, bf16 2e-2), causal and not, head dims
-// 64 and 128, lengths that are and are not multiples of the kernel's tiles; the causal canary; the
+// 64 (T = 129, not a multiple of the tiles) and 128 (T = 256); the causal canary; the
 // loaded cuDNN version in the extra column; and a peak memory of O(T) (no score matrix).
 #include "tests/device/gpu_test_support.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "attention_variants/dense_cudnn/cudnn_version.hpp"
 #include "harness/core/errors.hpp"
@@ -20,8 +21,7 @@ TEST_CASE("dense_cudnn matches dense on the CPU in fp16 and bf16", "[gpu][dense_
   const auto dense_params = dense->parameters().resolve("dense", {});
   for (dtype type : {dtype::fp16, dtype::bf16})
     for (bool causal : {false, true})
-      for (int d : {64, 128})
-        for (int t : {129, 256}) {
+      for (const auto& [d, t] : {std::pair{64, 129}, std::pair{128, 256}}) {  // a ragged T and a tiled one
           problem p;
           p.batch = 2;
           p.heads = 3;

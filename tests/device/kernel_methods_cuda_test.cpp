@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/core/errors.hpp"
+#include "harness/core/params.hpp"
 
 using namespace sb;
 
