@@ -1,7 +1,7 @@
 // dense_cudnn on the GPU: cuDNN's fused attention against dense on the CPU (fp32 on the inputs rounded
 // to the case dtype; bounds of baselines.md §14: fp16 5e-3, bf16 2e-2), causal and not, head dims
-// 64 (T = 129, not a multiple of the tiles) and 128 (T = 256); the causal canary; the
-// loaded cuDNN version in the extra column; and a peak memory of O(T) (no score matrix).
+// 64 (T = 129, not a multiple of the tiles) and 128 (T = 256); the loaded cuDNN version in the extra
+// column; the causal canary; fp32 refused.
 #include "tests/device/gpu_test_support.hpp"
 
 #include <algorithm>
