@@ -14,33 +14,43 @@
 
 #include "attention_variants/sea/sea_config.hpp"
 
+// The same functions run on the host (CPU pipeline, plans) and in the CUDA kernels (*_cuda.cu), so both
+// devices bin keys identically; they use only plain integer and double arithmetic (no std:: algorithms).
+#if defined(__CUDACC__)
+#define SEA_HD __host__ __device__
+#else
+#define SEA_HD
+#endif
+
 namespace sb::sea {
 
-[[nodiscard]] inline int visible_keys(bool causal, int seq_len, int t) { return causal ? t + 1 : seq_len; }
+[[nodiscard]] SEA_HD inline int clamp_int(int x, int lo, int hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+[[nodiscard]] SEA_HD inline int visible_keys(bool causal, int seq_len, int t) { return causal ? t + 1 : seq_len; }
 
 /// round(num / den) half away from zero, for num ≥ 0 and den > 0, exactly.
-[[nodiscard]] inline std::int64_t round_div(std::int64_t num, std::int64_t den) { return (2 * num + den) / (2 * den); }
+[[nodiscard]] SEA_HD inline std::int64_t round_div(std::int64_t num, std::int64_t den) { return (2 * num + den) / (2 * den); }
 
 /// Dense-path bin of visible key rank j among L keys.
-[[nodiscard]] inline int nearest_bin(int j, int L, int K) {
+[[nodiscard]] SEA_HD inline int nearest_bin(int j, int L, int K) {
   const double x = (static_cast<double>(j) + 0.5) * K / L - 1e-4;
-  return std::clamp(static_cast<int>(std::floor(x)), 0, K - 1);
+  return clamp_int(static_cast<int>(::floor(x)), 0, K - 1);
 }
 
 /// First key of bin b (b in [0, K]; bin K starts at L): the span of bin b is [bin_start(b), bin_start(b+1)).
-[[nodiscard]] inline int bin_start(upsample_mode m, int L, int K, int b) {
+[[nodiscard]] SEA_HD inline int bin_start(upsample_mode m, int L, int K, int b) {
   if (b <= 0) return 0;
   if (b >= K) return L;
   if (m == upsample_mode::csr) return static_cast<int>(round_div(static_cast<std::int64_t>(b) * L, K));
   // Smallest j with nearest_bin(j) ≥ b: from the closed form, then corrected against the rule itself.
-  int lo = std::clamp(static_cast<int>(std::ceil((b + 1e-4) * L / K - 0.5)), 0, L);
+  int lo = clamp_int(static_cast<int>(::ceil((b + 1e-4) * L / K - 0.5)), 0, L);
   while (lo > 0 && nearest_bin(lo - 1, L, K) >= b) --lo;
   while (lo < L && nearest_bin(lo, L, K) < b) ++lo;
   return lo;
 }
 
 /// Fill bounds[0..K] with the bin starts of a row of L visible keys; returns the non-empty bin count.
-inline int row_bounds(upsample_mode m, int L, int K, int* bounds) {
+SEA_HD inline int row_bounds(upsample_mode m, int L, int K, int* bounds) {
   int nonempty = 0;
   for (int b = 0; b <= K; ++b) bounds[b] = bin_start(m, L, K, b);
   for (int b = 0; b < K; ++b) nonempty += bounds[b + 1] > bounds[b];
@@ -49,15 +59,15 @@ inline int row_bounds(upsample_mode m, int L, int K, int* bounds) {
 
 /// Keys a selected cell of n keys keeps (§7 and docs/sea.md): csr clamps to k; then k_oversample > 1
 /// subsamples back to ceil(n' / k_oversample). Never 0 for a non-empty cell.
-[[nodiscard]] inline int cell_keep(upsample_mode m, int n, int k, double k_oversample) {
-  const int base = m == upsample_mode::csr ? std::min(n, k) : n;
+[[nodiscard]] SEA_HD inline int cell_keep(upsample_mode m, int n, int k, double k_oversample) {
+  const int base = m == upsample_mode::csr ? (n < k ? n : k) : n;
   if (base <= 0 || k_oversample <= 1.0) return base;
-  return std::clamp(static_cast<int>(std::ceil(base / k_oversample)), 1, base);
+  return clamp_int(static_cast<int>(::ceil(base / k_oversample)), 1, base);
 }
 
 /// Write `keep` keys of the span [lo, hi) in ascending order: all of them when keep ≥ n, else the strided
 /// set hi−1−floor(i·n/keep), i = 0..keep−1, anchored at the span's right end (§7). Returns keys written.
-inline int emit_cell_keys(int lo, int hi, int keep, std::int32_t* out) {
+SEA_HD inline int emit_cell_keys(int lo, int hi, int keep, std::int32_t* out) {
   const int n = hi - lo;
   if (keep >= n) {
     for (int j = 0; j < n; ++j) out[j] = lo + j;

@@ -3,15 +3,21 @@
 // (estimators, learned_estimator, topk, flat_csr, sparse_attention, output_mix; pipeline runs them);
 // this file is the variant's descriptor. docs/sea.md documents parameters, defaults and choices.
 #include <algorithm>
+#include <string>
 
 #include "attention_variants/sea/pipeline.hpp"
 #include "attention_variants/sea/sea_config.hpp"
+#include "harness/core/errors.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/sea/pipeline_cuda.hpp"
+#endif
 
 namespace sb {
 namespace {
 
-class sea_variant final : public attention_variant {
+class sea_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "sea"; }
   std::string_view description() const override {
@@ -27,6 +33,10 @@ class sea_variant final : public attention_variant {
     c.exposes_support = true;
     c.randomized = true;  // performer_hist and performer draw random features (and untrained weights)
     c.causal_canary_rel_tol = 0.0;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override { return sea::extra_column_names(); }
@@ -38,6 +48,19 @@ class sea_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     if (!p.k || *p.k < 1) return p.qkv_elements() * sizeof(float);
     return sea::memory_bytes(p, sea::make_config(p, params));
+  }
+  /// The GPU path keeps Â and the FlatCSR in device memory and writes the output in the case dtype
+  /// (pipeline_cuda.hpp); without CUDA the CPU model stands in.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set& params) const override {
+#ifdef SEABENCH_HAVE_CUDA
+    if (p.k && *p.k >= 1) {
+      const sea::config c = sea::make_config(p, params);
+      if (!sea::unsupported_reason(p, c) && c.estimator != sea::estimator_kind::performer &&
+          c.topk != sea::topk_mode::batch)
+        return sea::gpu::memory_bytes(p, c);
+    }
+#endif
+    return analytic_memory_bytes(p, params);
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     if (!p.k || *p.k < 1) return {dense_equivalent_flops(p), 0.0};
@@ -65,7 +88,17 @@ class sea_variant final : public attention_variant {
     return ladder;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return sea::gpu::make_instance(p, sea::make_config(p, params));
+#else
+      throw unsupported_case("sea: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("sea on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<sea::pipeline>(p, sea::make_config(p, params));
   }
 };

@@ -26,6 +26,7 @@ std::string_view to_string(topk_mode m) {
 }
 std::string_view to_string(upsample_mode m) { return m == upsample_mode::nearest ? "nearest" : "csr"; }
 std::string_view to_string(output_mode m) { return m == output_mode::sparse ? "sparse" : "mix"; }
+std::string_view to_string(sparse_impl s) { return s == sparse_impl::fused ? "fused" : "cusparse"; }
 
 int performer_features(int head_dim, int nbf) {
   const double d = head_dim;
@@ -69,6 +70,11 @@ param_schema parameter_schema() {
                "seeded random weights, rows say estimator_trained=0"},
       {.name = "pooled_mass_term", .type = param_type::boolean, .default_value = true,
        .help = "pooled: score a bin as q.mean(k)/sqrt(d) + log n_b (true) or without the log n_b mass term"},
+      {.name = "sparse_impl", .type = param_type::text, .default_value = s("fused"),
+       .help = "sparse attention on CUDA: fused (one kernel gathers each query's keys and values once) or cusparse "
+               "(cusparseSDDMM, row softmax, cusparseSpMM per batch and head); the CPU accepts both with identical "
+               "output",
+       .choices = {"fused", "cusparse"}},
   };
 }
 
@@ -107,6 +113,9 @@ config make_config(const problem& p, const param_set& params) {
   c.nbf = static_cast<int>(params.get_int("nbf"));
   c.weights = params.get_text("weights");
   c.pooled_mass_term = params.get_bool("pooled_mass_term");
+  static constexpr std::pair<sparse_impl, const char*> impls[] = {{sparse_impl::fused, "fused"},
+                                                                   {sparse_impl::cusparse, "cusparse"}};
+  c.sparse = parse_choice("sparse_impl", params.get_text("sparse_impl"), impls);
   return c;
 }
 

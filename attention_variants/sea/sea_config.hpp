@@ -18,6 +18,10 @@ enum class estimator_kind { performer_hist, pooled, oracle, performer };
 enum class topk_mode { causal_batch, query, batch };
 /// Stage 3 paths (§7): `nearest` = the official dense path, `csr` = the official FlatCSR path.
 enum class upsample_mode { nearest, csr };
+/// Stage 4 on CUDA: `fused` = one kernel that gathers each query's keys and values once; `cusparse` =
+/// cusparseSDDMM → row softmax → cusparseSpMM on per-(batch, head) CSR views. The CPU has one
+/// implementation and accepts both values (its output does not depend on this parameter).
+enum class sparse_impl { fused, cusparse };
 /// Stage 5 (§10): `sparse` = gates off, pure sparse attention; `mix` = the paper's gated mix.
 enum class output_mode { sparse, mix };
 
@@ -25,6 +29,7 @@ enum class output_mode { sparse, mix };
 [[nodiscard]] std::string_view to_string(topk_mode m);
 [[nodiscard]] std::string_view to_string(upsample_mode m);
 [[nodiscard]] std::string_view to_string(output_mode m);
+[[nodiscard]] std::string_view to_string(sparse_impl s);
 
 /// Paper defaults (sea-algorithm.md §15) where the paper has one; see docs/sea.md.
 inline constexpr int default_compressed_width = 128;  ///< K, the config-class and BERT value
@@ -42,6 +47,7 @@ struct config {
   int nbf = default_nbf;                  ///< Performer feature divisor
   std::string weights;                    ///< safetensors path for estimator=performer ("" = seeded random)
   bool pooled_mass_term = true;           ///< pooled: add log n_b to the bin score (§19.2)
+  sparse_impl sparse = sparse_impl::fused;  ///< stage 4 on CUDA (ignored on the CPU)
 
   /// Rows of the compressed map Â: one per estimator row, ceil(T / query_skip).
   [[nodiscard]] int estimator_rows(int seq_len) const { return (seq_len + query_skip - 1) / query_skip; }

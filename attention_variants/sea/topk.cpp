@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "attention_variants/sea/bins.hpp"
 
@@ -49,6 +50,15 @@ std::int64_t per_row_counts(const problem& p, const config& c, std::int64_t* row
     }
   return row_ptr[r];
 }
+
+}  // namespace
+
+std::int64_t per_row_offsets(const problem& p, const config& c, std::int64_t* row_ptr) {
+  if (c.topk == topk_mode::batch) throw std::logic_error("sea per_row_offsets: batch mode has data-dependent rows");
+  return per_row_counts(p, c, row_ptr);
+}
+
+namespace {
 
 std::int64_t batch_budget(const problem& p, const config& c) {
   const std::int64_t cells = static_cast<std::int64_t>(p.heads) * p.seq_len * std::min(p.seq_len, c.K);

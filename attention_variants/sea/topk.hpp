@@ -29,6 +29,11 @@ struct selection {
 /// The per-(head, query) budget of topk_mode = query.
 [[nodiscard]] std::int64_t query_budget(int k, double k_oversample, int K, int visible, int nonempty_bins);
 
+/// The selection's row offsets for the per-row modes (causal_batch, query): row_ptr[0..B·T] from the budget
+/// rules alone (they do not depend on Â); returns the total. Throws std::logic_error in batch mode, whose
+/// rows depend on the data.
+std::int64_t per_row_offsets(const problem& p, const config& c, std::int64_t* row_ptr);
+
 /// Select cells from Â [B, H, Te, K] (Te = ceil(T/s)).
 [[nodiscard]] selection grouped_topk(const problem& p, const config& c, const float* ahat);
 
