@@ -64,9 +64,18 @@ TEST_CASE("dense_flash names what it cannot run", "[dense_flash]") {
     CHECK(reason->find(std::to_string(d)) != std::string::npos);
     CHECK_THROWS_AS(flash().instantiate(shape(1, 1, 7, d, false), params, device_kind::cuda), unsupported_case);
   }
-  const auto fp32 = unsupported_reason(flash(), shape(1, 1, 7, 64, false, dtype::fp32), params, device_kind::cuda);
+  const auto fp32 = flash().check(shape(1, 1, 7, 64, false, dtype::fp32), params);
   REQUIRE(fp32);
   CHECK(fp32->find("fp32") != std::string::npos);
+#ifdef SEABENCH_HAVE_CUDA
+  const auto fp32_cuda = unsupported_reason(flash(), shape(1, 1, 7, 64, false, dtype::fp32), params, device_kind::cuda);
+  REQUIRE(fp32_cuda);
+  CHECK(fp32_cuda->find("fp32") != std::string::npos);
+#else
+  const auto no_cuda = unsupported_reason(flash(), shape(1, 1, 7, 64, false), params, device_kind::cuda);
+  REQUIRE(no_cuda);
+  CHECK(no_cuda->find("CUDA") != std::string::npos);
+#endif
   const auto cpu = unsupported_reason(flash(), shape(1, 1, 7, 64, false), params, device_kind::cpu);
   REQUIRE(cpu);
   CHECK(cpu->find("CPU") != std::string::npos);
