@@ -186,6 +186,13 @@ performer_weights load_performer_weights(const std::string& path, const problem&
   check_dims(p, c);
   const dims g = make_dims(p, c);
   const safetensors_file f = safetensors_file::load(path);
+  // Distilled without the output loss, the gates never got a gradient (docs/distill.md): refuse to mix with them.
+  if (const auto gates = f.metadata().find("sea.gates");
+      gates != f.metadata().end() && gates->second == "off" && c.output == output_mode::mix)
+    throw unsupported_case(fmt::format(
+        "weights file '{}' has untrained gates (metadata sea.gates = \"off\": distilled with the attention losses "
+        "only); output = mix needs trained gates, use output = sparse",
+        path));
   performer_weights w;
   w.trained = true;
   w.projection.m = g.m;

@@ -4,12 +4,14 @@
 //   seabench run CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
 //   seabench chart RESULTS.csv... -o OUT.png|OUT.svg [--preset NAME] [--x COL] [--y COL] [--by COL,...] [--where COL=VALUE]...
 //   seabench inspect CONFIG.toml --case CASE_ID [--head H] -o DIR
+//   seabench distill CONFIG.toml [-o DIR] [--layers 0,1] [--resume] [--stop-after N]
 //   seabench report RESULTS.csv... [-o OUT.md] [--format md|csv] [--layout figure|cost|stages] [--where COL=VALUE]...
 #include <cstring>
 
 #include <CLI/CLI.hpp>
 
 #include "harness/cli/commands.hpp"
+#include "harness/cli/distill_command.hpp"
 #include "harness/cli/inspect_command.hpp"
 #include "harness/runner/case_worker.hpp"
 
@@ -90,6 +92,19 @@ int main(int argc, char** argv) {
   inspect->add_option("-o,--output", inspect_opts.output_dir, "output folder (CSV matrices, inspect.png)")->required();
   inspect->add_option("--set", inspect_opts.overrides, "override a config value: dotted.key=value (repeatable)");
 
+  sb::cli::distill_command_options distill_opts;
+  auto* distill = app.add_subcommand("distill", "Train SEA's learned estimator on a frozen teacher's attention "
+                                                "(one weights file per layer; docs/distill.md)");
+  distill->add_option("config", distill_opts.config, "distill config (TOML, [distill] table)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  distill->add_option("-o,--output", distill_opts.output, "output folder (overrides [distill] output)");
+  distill->add_option("--layers", distill_opts.layers, "layers to train (overrides [distill] layers)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  distill->add_flag("--resume", distill_opts.resume, "continue each layer from its checkpoint");
+  distill->add_option("--stop-after", distill_opts.stop_after, "leave each layer after N steps (checkpointed)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -104,6 +119,7 @@ int main(int argc, char** argv) {
   }
   if (*list) return sb::cli::list_command();
   if (*inspect) return sb::cli::inspect_command(inspect_opts);
+  if (*distill) return sb::cli::distill_command(distill_opts);
   if (*validate) return sb::cli::validate_command(config, overrides, device);
   if (*run) return sb::cli::run_command(run_opts);
   if (*chart) return sb::cli::chart_command(chart_opts);
