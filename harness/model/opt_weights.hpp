@@ -15,6 +15,7 @@ struct opt_config {
   int num_heads = 0;     ///< H; head_dim = C / H
   int ffn_dim = 0;
   int max_positions = 0; ///< max_position_embeddings (the table holds max_positions + 2 rows)
+  bool tie_word_embeddings = true;  ///< false: the checkpoint must hold lm_head.weight
   [[nodiscard]] int head_dim() const { return num_heads > 0 ? hidden_size / num_heads : 0; }
 };
 

@@ -1,0 +1,52 @@
+#include "harness/model/perplexity.hpp"
+
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "harness/core/errors.hpp"
+#include "harness/core/memory_tracker.hpp"
+#include "harness/model/opt_model.hpp"
+
+namespace sb::model {
+
+double perplexity_result::ppl() const { return std::exp(nll()); }
+
+std::vector<std::span<const std::int32_t>> non_overlapping_windows(std::span<const std::int32_t> ids, int seq_len,
+                                                                   int max_windows) {
+  if (seq_len < 2) throw config_error(fmt::format("window length {} is too short (at least 2 tokens)", seq_len));
+  if (ids.size() < static_cast<std::size_t>(seq_len))
+    throw data_error(fmt::format("the text holds {} tokens, fewer than one window of {}", ids.size(), seq_len));
+  std::vector<std::span<const std::int32_t>> out;
+  for (std::size_t start = 0; start + static_cast<std::size_t>(seq_len) <= ids.size(); start += seq_len) {
+    if (max_windows > 0 && static_cast<int>(out.size()) == max_windows) break;
+    out.push_back(ids.subspan(start, static_cast<std::size_t>(seq_len)));
+  }
+  return out;
+}
+
+perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::int32_t> ids, int seq_len,
+                                      int max_windows, const attention_plan& plan) {
+  const auto windows = non_overlapping_windows(ids, seq_len, max_windows);
+  for (const auto& w : windows) validate_token_ids(m, w);
+  opt_forward fwd(m, seq_len, plan);
+  auto& tracker = memory_tracker::instance();
+  perplexity_result r;
+  for (const auto& w : windows) {
+    const std::size_t live_before = tracker.current_bytes();
+    tracker.reset_peak();
+    const auto start = std::chrono::steady_clock::now();
+    const double nll = fwd.window_nll(w);
+    r.window_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    r.peak_bytes = std::max(r.peak_bytes, tracker.peak_bytes() - live_before);
+    if (!std::isfinite(nll))
+      throw data_error(fmt::format("window {} gave a non-finite loss ({})", r.windows, nll));
+    r.nll_sum += nll;
+    r.tokens += seq_len - 1;
+    ++r.windows;
+  }
+  return r;
+}
+
+}  // namespace sb::model

@@ -1,0 +1,34 @@
+// Perplexity of an OPT checkpoint over non-overlapping windows of a token stream (the SEA paper's
+// Wikitext-2 protocol): each window of T tokens starts fresh (no carried context, no BOS added) and
+// contributes its T − 1 next-token predictions; a tail shorter than T is dropped.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "harness/model/opt_forward.hpp"
+
+namespace sb::model {
+
+/// The first `max_windows` (0 = all) non-overlapping windows of `seq_len` ids. Throws sb::data_error
+/// when the ids hold fewer than seq_len tokens.
+[[nodiscard]] std::vector<std::span<const std::int32_t>> non_overlapping_windows(std::span<const std::int32_t> ids,
+                                                                                 int seq_len, int max_windows);
+
+struct perplexity_result {
+  double nll_sum = 0;           ///< nats over every evaluated prediction
+  std::int64_t tokens = 0;      ///< predictions evaluated: windows · (T − 1)
+  int windows = 0;
+  std::vector<double> window_ms;  ///< wall time of each window's whole forward pass (embedding to loss)
+  std::size_t peak_bytes = 0;   ///< largest tracked-memory high-water mark of one forward, above what was live before
+  [[nodiscard]] double nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0; }
+  [[nodiscard]] double ppl() const;
+};
+
+/// Evaluate `plan` over the windows. The variant is instantiated once (untimed) and reused.
+[[nodiscard]] perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::int32_t> ids,
+                                                    int seq_len, int max_windows, const attention_plan& plan);
+
+}  // namespace sb::model
