@@ -162,6 +162,11 @@ opt_model load_opt_checkpoint(const std::string& dir) {
   return m;
 }
 
+opt_config load_opt_config(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw data_error(fmt::format("OPT checkpoint: '{}' is not a directory", dir));
+  return read_opt_config(fs::path(dir) / "config.json");
+}
+
 void validate_token_ids(const opt_model& m, std::span<const std::int32_t> ids) {
   for (std::size_t i = 0; i < ids.size(); ++i)
     if (ids[i] < 0 || ids[i] >= m.config.vocab_size)

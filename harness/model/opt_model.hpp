@@ -24,6 +24,9 @@ namespace sb::model {
 /// mismatch, unsupported config flag).
 [[nodiscard]] opt_model load_opt_checkpoint(const std::string& dir);
 
+/// Only `dir`/config.json, checked as load_opt_checkpoint checks it (no weights are read).
+[[nodiscard]] opt_config load_opt_config(const std::string& dir);
+
 /// Token ids from a file: tokens = "byte+4" (each raw byte b is token b + 4, the fixture's byte-level
 /// vocabulary) or "npy" (a 1-D int32/int64 .npy of ids produced by the user's tokenizer). Ids are
 /// validated against a model's vocabulary where they are used (validate_token_ids). Throws
