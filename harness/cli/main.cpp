@@ -4,6 +4,7 @@
 //   seabench run CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
 //   seabench chart RESULTS.csv... -o OUT.png|OUT.svg [--preset NAME] [--x COL] [--y COL] [--by COL,...] [--where COL=VALUE]...
 //   seabench inspect CONFIG.toml --case CASE_ID [--head H] -o DIR
+//   seabench model-eval CONFIG.toml [-o OUT.csv] [--resume | --overwrite] [--set key=value]...
 //   seabench distill CONFIG.toml [-o DIR] [--layers 0,1] [--resume] [--stop-after N]
 //   seabench report RESULTS.csv... [-o OUT.md] [--format md|csv] [--layout figure|cost|stages] [--where COL=VALUE]...
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "harness/cli/commands.hpp"
 #include "harness/cli/distill_command.hpp"
 #include "harness/cli/inspect_command.hpp"
+#include "harness/cli/model_eval_command.hpp"
 #include "harness/runner/case_worker.hpp"
 
 int main(int argc, char** argv) {
@@ -92,6 +94,20 @@ int main(int argc, char** argv) {
   inspect->add_option("-o,--output", inspect_opts.output_dir, "output folder (CSV matrices, inspect.png)")->required();
   inspect->add_option("--set", inspect_opts.overrides, "override a config value: dotted.key=value (repeatable)");
 
+  sb::cli::model_eval_command_options model_eval_opts;
+  auto* model_eval = app.add_subcommand(
+      "model-eval", "Perplexity of an OPT checkpoint with each variant of a sweep in its attention layers "
+                    "(docs/model-eval.md)");
+  model_eval->add_option("config", model_eval_opts.config, "model-eval config (TOML, [model] table)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  model_eval->add_option("-o,--output", model_eval_opts.output, "results CSV (default: results/runs/<config>-<time>.csv)");
+  auto* me_resume = model_eval->add_flag("--resume", model_eval_opts.resume, "continue an existing results file");
+  model_eval->add_flag("--overwrite", model_eval_opts.overwrite, "replace an existing results file")->excludes(me_resume);
+  model_eval->add_option("--set", model_eval_opts.overrides, "override a config value: dotted.key=value (repeatable)");
+  model_eval->add_flag("--in-process", model_eval_opts.in_process, "no forked child per case (debugging)");
+  model_eval->add_flag("-q,--quiet", model_eval_opts.quiet, "no progress lines and no summary table");
+
   sb::cli::distill_command_options distill_opts;
   auto* distill = app.add_subcommand("distill", "Train SEA's learned estimator on a frozen teacher's attention "
                                                 "(one weights file per layer; docs/distill.md)");
@@ -120,6 +136,7 @@ int main(int argc, char** argv) {
   if (*list) return sb::cli::list_command();
   if (*inspect) return sb::cli::inspect_command(inspect_opts);
   if (*distill) return sb::cli::distill_command(distill_opts);
+  if (*model_eval) return sb::cli::model_eval_command(model_eval_opts);
   if (*validate) return sb::cli::validate_command(config, overrides, device);
   if (*run) return sb::cli::run_command(run_opts);
   if (*chart) return sb::cli::chart_command(chart_opts);
