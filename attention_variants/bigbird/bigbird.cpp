@@ -3,13 +3,22 @@
 // row's keys from it and attends with the shared sparse kernel, so extra memory is one row. When T
 // is too small for the pattern (ceil(T/b) ≤ 5 + 2r) it falls back to full attention as HF does, and
 // says so in the `bigbird_full_fallback` column (or, with fallback=skip, reports the case unsupported).
+// On CUDA (fp32, fp16, bf16) the rows of each head (shared by the batch) are planned once as CSR from
+// the same layout in instantiate() and uploaded, so both devices attend the same random blocks; each
+// call is the shared one-warp-per-row kernel (sparse_common/sparse_attend_cuda.hpp).
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "attention_variants/bigbird/bigbird_layout.hpp"
+#include "attention_variants/sparse_common/row_key_pattern.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/sparse_common/device_row_keys.hpp"
+#endif
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
@@ -47,7 +56,33 @@ class bigbird_instance final : public attention_instance {
   int m_max_row;
 };
 
-class bigbird_variant final : public attention_variant {
+/// Every row's keys, one pattern per head (the batch shares the layout).
+sparse::row_key_pattern plan_rows(const bigbird::layout& l) {
+  return sparse::row_key_pattern::build(l.t, l.heads, l.max_row(),
+                                        [&](int h, int i, std::int32_t* buf) { return l.row(h, i, buf); });
+}
+
+#ifdef SEABENCH_HAVE_CUDA
+class bigbird_cuda_instance final : public attention_instance {
+ public:
+  bigbird_cuda_instance(const problem& p, const bigbird::layout& l)
+      : m_p(p), m_fallback(l.fallback), m_plan(plan_rows(l)), m_device(m_plan) {}
+
+  void run(qkv_view in, float* out, run_context& ctx) override {
+    m_device.attend(m_p, in, out);
+    ctx.extras["bigbird_full_fallback"] = m_fallback ? 1.0 : 0.0;
+    if (ctx.support) m_plan.expand(m_p, *ctx.support);
+  }
+
+ private:
+  problem m_p;
+  bool m_fallback;
+  sparse::row_key_pattern m_plan;
+  sparse::device_row_keys m_device;
+};
+#endif
+
+class bigbird_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "bigbird"; }
   std::string_view description() const override {
@@ -73,6 +108,10 @@ class bigbird_variant final : public attention_variant {
     c.k_meaning = "not used (own block and random_blocks)";
     c.exposes_support = true;
     c.randomized = true;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override { return {"bigbird_full_fallback"}; }
@@ -88,6 +127,10 @@ class bigbird_variant final : public attention_variant {
     const std::size_t max_row = static_cast<std::size_t>(layout_for(p, params).max_row());
     return p.qkv_elements() * sizeof(float) + max_row * sizeof(std::int32_t) +
            sparse::attend_rows_scratch_bytes(max_row);
+  }
+  /// CUDA: the output only; the planned rows are uploaded in instantiate() (set-up).
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return p.qkv_elements() * dtype_bytes(p.type);
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const double pairs = layout_for(p, params).pairs() * p.batch;
@@ -112,8 +155,18 @@ class bigbird_variant final : public attention_variant {
     return out;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return std::make_unique<bigbird_cuda_instance>(p, layout_for(p, params));
+#else
+      throw unsupported_case("bigbird: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("bigbird on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<bigbird_instance>(p, layout_for(p, params));
   }
 };

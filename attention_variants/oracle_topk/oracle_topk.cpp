@@ -4,12 +4,22 @@
 // per-head budget of k keys: an accuracy bound for sparse methods, not a speed contender (it scores
 // every visible pair). Scores are computed one query block at a time (GEMM into a [query_block, T]
 // tile), so memory is O(T), never T×T.
+// On CUDA (fp32, fp16, bf16; sparse_common/oracle_tiles.hpp): a cuBLAS score tile for every head at
+// once, a radix-select kernel per row (same keys as the CPU, ties included), and the shared row
+// kernel over the selected keys. Still a bound: it scores every visible pair.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include <fmt/format.h>
 
+#include "attention_variants/sparse_common/oracle_tiles.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/sparse_common/topk_select_cuda.hpp"
+#include "harness/cuda/cuda_context.hpp"
+#endif
 #include "harness/core/blas.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
@@ -66,6 +76,27 @@ class oracle_topk_instance final : public attention_instance {
   problem m_p;
 };
 
+#ifdef SEABENCH_HAVE_CUDA
+class oracle_topk_cuda_instance final : public attention_instance {
+ public:
+  explicit oracle_topk_cuda_instance(const problem& p) : m_p(p) {}
+
+  void run(qkv_view in, float* out, run_context& ctx) override {
+    const int k = kept(m_p);
+    const cudaStream_t stream = cuda::context::instance().stream();
+    auto select = [&](const sparse::tile_selection& t) {
+      sparse::cuda_kernels::score_tile s{t.scores, m_p.batch, m_p.heads, m_p.seq_len, t.q0, t.nq, t.ld, m_p.causal};
+      sparse::cuda_kernels::launch_topk_rows(s, k, t.cols, t.counts, k, stream);
+    };
+    m_pass.run(m_p, in, out, k, select, ctx.support);
+  }
+
+ private:
+  problem m_p;
+  sparse::oracle_pass m_pass;
+};
+#endif
+
 /// Σ over one head's queries of min(k, visible keys).
 double selected_pairs_per_head(const problem& p) {
   const int k = p.k.value_or(1);
@@ -74,7 +105,7 @@ double selected_pairs_per_head(const problem& p) {
   return s;
 }
 
-class oracle_topk_variant final : public attention_variant {
+class oracle_topk_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "oracle_topk"; }
   std::string_view description() const override {
@@ -86,6 +117,10 @@ class oracle_topk_variant final : public attention_variant {
     c.uses_k = k_usage::keys_per_query;
     c.k_meaning = "k keys per (head, query): the exact top-k scores";
     c.exposes_support = true;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::optional<std::string> check(const problem& p, const param_set&) const override {
@@ -98,6 +133,10 @@ class oracle_topk_variant final : public attention_variant {
            t * sizeof(float) + static_cast<std::size_t>(kept(p)) * sizeof(std::int32_t) +
            sparse::attend_rows_scratch_bytes(kept(p));
   }
+  /// CUDA: output, one [B·H, rows, T] fp32 score tile, the tile's key lists and counts.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return sparse::oracle_cuda_bytes(p, kept(p));
+  }
   flop_count flops(const problem& p, const param_set&) const override {
     const double bh = static_cast<double>(p.batch) * p.heads, d = p.head_dim;
     const double scoring = 2.0 * d * sparse::blockwise_scored_pairs(p.seq_len, tile_rows(p), p.causal);
@@ -109,9 +148,19 @@ class oracle_topk_variant final : public attention_variant {
   }
   std::vector<budget_setting> budget_ladder(const problem& p) const override { return sparse::oracle_budget_ladder(p); }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
     if (!p.k) throw unsupported_case("oracle_topk needs a value of k");
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return std::make_unique<oracle_topk_cuda_instance>(p);
+#else
+      throw unsupported_case("oracle_topk: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("oracle_topk on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<oracle_topk_instance>(p);
   }
 };

@@ -5,15 +5,25 @@
 // exp underflow creating false ties; ties: lower key index, then lower head. Each head then attends
 // its own selected keys with a softmax over them; a head that got none outputs 0 (the harness's
 // mass_recall counts its mass as 0). Quadratic scoring: a bound, not a speed contender.
+// On CUDA (fp32, fp16, bf16; sparse_common/oracle_tiles.hpp): a cuBLAS score tile for every head at
+// once, one thread block per (batch, query) computing each head's lse and a radix select over the
+// fp64 log-probabilities (same pairs as the CPU, ties included), then the shared row kernel.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "attention_variants/sparse_common/oracle_tiles.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/sparse_common/topk_select_cuda.hpp"
+#include "harness/cuda/cuda_context.hpp"
+#endif
 #include "harness/core/blas.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
@@ -137,6 +147,28 @@ class oracle_topk_grouped_instance final : public attention_instance {
   problem m_p;
 };
 
+#ifdef SEABENCH_HAVE_CUDA
+class oracle_topk_grouped_cuda_instance final : public attention_instance {
+ public:
+  explicit oracle_topk_grouped_cuda_instance(const problem& p) : m_p(p) {}
+
+  void run(qkv_view in, float* out, run_context& ctx) override {
+    const std::int64_t k = *m_p.k;
+    const auto stride = static_cast<std::int64_t>(max_head_keys(m_p));
+    const cudaStream_t stream = cuda::context::instance().stream();
+    auto select = [&](const sparse::tile_selection& t) {
+      sparse::cuda_kernels::score_tile s{t.scores, m_p.batch, m_p.heads, m_p.seq_len, t.q0, t.nq, t.ld, m_p.causal};
+      sparse::cuda_kernels::launch_grouped_topk_rows(s, k, t.cols, t.counts, stride, stream);
+    };
+    m_pass.run(m_p, in, out, stride, select, ctx.support);
+  }
+
+ private:
+  problem m_p;
+  sparse::oracle_pass m_pass;
+};
+#endif
+
 /// Σ over one batch element's queries of the shared budget min(H·k, H·L_i).
 double selected_pairs_per_batch(const problem& p) {
   const double hk = static_cast<double>(p.heads) * p.k.value_or(1);
@@ -145,7 +177,7 @@ double selected_pairs_per_batch(const problem& p) {
   return s;
 }
 
-class oracle_topk_grouped_variant final : public attention_variant {
+class oracle_topk_grouped_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "oracle_topk_grouped"; }
   std::string_view description() const override {
@@ -158,6 +190,10 @@ class oracle_topk_grouped_variant final : public attention_variant {
     c.uses_k = k_usage::grouped_per_query;
     c.k_meaning = "H*k keys per query shared by all heads (causal: min(H*k, H*(i+1)))";
     c.exposes_support = true;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::optional<std::string> check(const problem& p, const param_set&) const override {
@@ -172,6 +208,11 @@ class oracle_topk_grouped_variant final : public attention_variant {
            nh * t * (2 * sizeof(double) + sizeof(std::uint8_t) + sizeof(std::int32_t)) + nh * sizeof(std::int32_t) +
            sparse::attend_rows_scratch_bytes(max_head_keys(p));
   }
+  /// CUDA: output, one [B·H, rows, T] fp32 score tile, the tile's key lists (min(H·k, T) per head
+  /// and query) and counts.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return sparse::oracle_cuda_bytes(p, static_cast<std::int64_t>(max_head_keys(p)));
+  }
   flop_count flops(const problem& p, const param_set&) const override {
     const double d = p.head_dim;
     const double scoring = 2.0 * d * sparse::blockwise_scored_pairs(p.seq_len, tile_rows(p), p.causal) *
@@ -184,9 +225,19 @@ class oracle_topk_grouped_variant final : public attention_variant {
   }
   std::vector<budget_setting> budget_ladder(const problem& p) const override { return sparse::oracle_budget_ladder(p); }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
     if (!p.k) throw unsupported_case("oracle_topk_grouped needs a value of k");
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return std::make_unique<oracle_topk_grouped_cuda_instance>(p);
+#else
+      throw unsupported_case("oracle_topk_grouped: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("oracle_topk_grouped on the CPU computes in fp32 only; dtype " +
+                             std::string(to_string(p.type)) + " runs on CUDA");
     return std::make_unique<oracle_topk_grouped_instance>(p);
   }
 };

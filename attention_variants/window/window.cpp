@@ -4,13 +4,22 @@
 // are global: they attend to every visible key and every query attends to them (Longformer's global
 // attention, here with the shared q/k/v projections: global_proj=shared). Keys per row are generated
 // on the fly, so the extra memory is one row of key ids and scores.
+// On CUDA (fp32, fp16, bf16) the rows, the same for every head, are planned once as CSR in
+// instantiate() and uploaded; each call is the shared one-warp-per-row kernel over them
+// (sparse_common/sparse_attend_cuda.hpp), and the support comes from the same plan.
 #include <algorithm>
 #include <cstdint>
 #include <set>
+#include <string>
 
 #include <fmt/format.h>
 
+#include "attention_variants/sparse_common/row_key_pattern.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
+#include "harness/cuda/device_memory_model.hpp"
+#ifdef SEABENCH_HAVE_CUDA
+#include "attention_variants/sparse_common/device_row_keys.hpp"
+#endif
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
@@ -84,7 +93,30 @@ class window_instance final : public attention_instance {
   window_shape m_w;
 };
 
-class window_variant final : public attention_variant {
+/// Every row's keys as one pattern shared by all heads.
+sparse::row_key_pattern plan_rows(const window_shape& w) {
+  return sparse::row_key_pattern::build(w.t, 1, w.max_row(), [&](int, int i, std::int32_t* buf) { return w.row(i, buf); });
+}
+
+#ifdef SEABENCH_HAVE_CUDA
+class window_cuda_instance final : public attention_instance {
+ public:
+  window_cuda_instance(const problem& p, const param_set& params)
+      : m_p(p), m_plan(plan_rows(window_shape(p, params))), m_device(m_plan) {}
+
+  void run(qkv_view in, float* out, run_context& ctx) override {
+    m_device.attend(m_p, in, out);
+    if (ctx.support) m_plan.expand(m_p, *ctx.support);
+  }
+
+ private:
+  problem m_p;
+  sparse::row_key_pattern m_plan;
+  sparse::device_row_keys m_device;
+};
+#endif
+
+class window_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "window"; }
   std::string_view description() const override {
@@ -103,6 +135,10 @@ class window_variant final : public attention_variant {
     c.uses_k = k_usage::keys_per_query;
     c.k_meaning = "window size: causal keys i-k+1..i; non-causal floor((k-1)/2) left, ceil((k-1)/2) right";
     c.exposes_support = true;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::optional<std::string> check(const problem& p, const param_set&) const override {
@@ -113,6 +149,10 @@ class window_variant final : public attention_variant {
     const std::size_t max_row = static_cast<std::size_t>(window_shape(p, params).max_row());
     return p.qkv_elements() * sizeof(float) + max_row * sizeof(std::int32_t) +
            sparse::attend_rows_scratch_bytes(max_row);
+  }
+  /// CUDA: the output only; the planned rows are uploaded in instantiate() (set-up).
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set&) const override {
+    return p.qkv_elements() * dtype_bytes(p.type);
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const double pairs = window_shape(p, params).pairs_per_head() * p.batch * p.heads;
@@ -132,8 +172,18 @@ class window_variant final : public attention_variant {
     return out;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return std::make_unique<window_cuda_instance>(p, params);
+#else
+      throw unsupported_case("window: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("window on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<window_instance>(p, params);
   }
 };
