@@ -5,11 +5,18 @@
 // Keys are the queries normalised to unit length (the K input is not read), and the score is
 // τ·q_i·k̂_j with τ = 1/√D. Heads run one after another through one reused workspace, and the rounds
 // are combined online, so a run holds the output plus O(n_hashes·T + c·D + c²) bytes.
+// On CUDA (fp32, fp16, bf16; lsh_cuda.hpp) every head and round at once: hashing with the same host-drawn
+// rotations, cub's segmented radix sort by (bucket, position), one warp per query row over its rounds;
+// reformer_index_ms is then CUDA-event time of hashing and sorting on the untimed accuracy call.
 #include <chrono>
 #include <cmath>
+#include <string>
 #include <fmt/format.h>
 
 #include "attention_variants/reformer/lsh.hpp"
+#include "attention_variants/reformer/reformer_cuda.hpp"
+#include "harness/core/errors.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
@@ -58,7 +65,7 @@ class reformer_instance final : public attention_instance {
   tracked_buffer<float> m_rotations;  // [n_hashes, D, n_b/2], drawn once per case
 };
 
-class reformer_variant final : public attention_variant {
+class reformer_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "reformer"; }
   std::string_view description() const override {
@@ -88,6 +95,10 @@ class reformer_variant final : public attention_variant {
     c.exposes_support = true;
     c.randomized = true;
     c.causal_canary_rel_tol = 0.0;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override { return {"reformer_index_ms", "reformer_n_buckets"}; }
@@ -101,6 +112,14 @@ class reformer_variant final : public attention_variant {
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     return p.qkv_elements() * sizeof(float) + lsh::head_workspace::bytes(make_config(p, params));
   }
+  /// CUDA: the output plus inverse norms, the sort's double buffers, the chunk index and offsets.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set& params) const override {
+#ifdef SEABENCH_HAVE_CUDA
+    return p.qkv_elements() * dtype_bytes(p.type) + lsh::cuda_workspace_bytes(p, make_config(p, params));
+#else
+    return analytic_memory_bytes(p, params);
+#endif
+  }
   flop_count flops(const problem& p, const param_set& params) const override {
     const double heads = static_cast<double>(p.batch) * p.heads;
     return {dense_equivalent_flops(p), heads * lsh::flops_per_head(make_config(p, params))};
@@ -110,7 +129,17 @@ class reformer_variant final : public attention_variant {
   // (error falls with n_hashes) is measured against shared-QK dense there too, since the error
   // against plain attention is dominated by the shared-QK substitution and need not fall.
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return lsh::make_cuda_instance(p, make_config(p, params));
+#else
+      throw unsupported_case("reformer: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("reformer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<reformer_instance>(p, make_config(p, params));
   }
 };

@@ -3,12 +3,18 @@
 // (block_sort.hpp), and each query block of k positions attends to its own block plus the n_sorted
 // blocks it is sorted to, by top-n (the sinkhorn-transformer default path) or after log-space
 // Sinkhorn balancing. Heads run one after another through one reused workspace.
+// On CUDA (fp32, fp16, bf16; sinkhorn_cuda.hpp) every head at once: summary, selection and block
+// attention kernels with the same rules; sinkhorn_sort_ms is then CUDA-event time of the sort stage
+// on the untimed accuracy call.
 #include <algorithm>
 #include <chrono>
+#include <string>
 
 #include <fmt/format.h>
 
 #include "attention_variants/sinkhorn/block_sort.hpp"
+#include "attention_variants/sinkhorn/sinkhorn_cuda.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 #include "attention_variants/sparse_common/sparse_attend.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
@@ -67,7 +73,7 @@ class sinkhorn_instance final : public attention_instance {
   block_sort::config m_cfg;
 };
 
-class sinkhorn_variant final : public attention_variant {
+class sinkhorn_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "sinkhorn"; }
   std::string_view description() const override {
@@ -101,6 +107,10 @@ class sinkhorn_variant final : public attention_variant {
     c.exposes_support = true;
     c.randomized = false;
     c.causal_canary_rel_tol = 0.0;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override { return {"sinkhorn_sort_ms", "sinkhorn_balance_err"}; }
@@ -113,6 +123,14 @@ class sinkhorn_variant final : public attention_variant {
   }
   std::size_t analytic_memory_bytes(const problem& p, const param_set& params) const override {
     return p.qkv_elements() * sizeof(float) + block_sort::head_workspace::bytes(make_config(p, params));
+  }
+  /// CUDA: the output plus summaries, selection and (pooled_sinkhorn) the [B·H, nb, nb] matrices.
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set& params) const override {
+#ifdef SEABENCH_HAVE_CUDA
+    return p.qkv_elements() * dtype_bytes(p.type) + block_sort::cuda_workspace_bytes(p, make_config(p, params));
+#else
+    return analytic_memory_bytes(p, params);
+#endif
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const double heads = static_cast<double>(p.batch) * p.heads;
@@ -133,8 +151,18 @@ class sinkhorn_variant final : public attention_variant {
     return ladder;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return block_sort::make_cuda_instance(p, make_config(p, params));
+#else
+      throw unsupported_case("sinkhorn: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("sinkhorn on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<sinkhorn_instance>(p, make_config(p, params));
   }
 };
