@@ -116,6 +116,9 @@ distill_config read_config(const fs::path& path) {
   if (c.seq_len < 2 || c.windows < 1 || c.val_windows < 0 || c.threads < 1)
     throw config_error("[distill] seq_len >= 2, windows >= 1, val_windows >= 0 and threads >= 1 are required");
   if (!(c.val_fraction > 0 && c.val_fraction < 1)) throw config_error("[distill] val_fraction must be in (0, 1)");
+  if (c.upsample != "nearest")
+    throw config_error("[distill] upsample must be \"nearest\": distillation needs upsample = nearest (the official "
+                       "training path; the mass recall counts whole cells)");
   return c;
 }
 
@@ -303,9 +306,10 @@ int distill_command(const distill_command_options& o) {
       }
       sm.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     };
-    // Layers are independent: `threads` workers take them in order, each with single-threaded BLAS, so
-    // a layer's arithmetic (and its weights) do not depend on the thread count.
-    if (d.threads > 1) blas::set_threads(1);
+    // Layers are independent: `threads` workers take them in order. BLAS is single-threaded for training
+    // whatever `threads` is (a multi-threaded sgemm splits its sums differently), so a layer's arithmetic,
+    // and its weights, do not depend on the thread count.
+    blas::set_threads(1);
     std::size_t next = 0;
     std::vector<std::thread> workers;
     for (int w = 0; w < std::min<int>(d.threads, static_cast<int>(d.layers.size())); ++w)
