@@ -240,12 +240,13 @@ int key_bits(int n_buckets) {
 
 }  // namespace
 
-std::size_t sort_temp_bytes(int segments, int seq_len) {
+std::size_t sort_temp_bytes(int segments, int seq_len, int n_buckets) {
   std::size_t bytes = 0;
   cub::DoubleBuffer<std::int32_t> k(nullptr, nullptr), v(nullptr, nullptr);
   SB_CUDA_CHECK(cub::DeviceSegmentedRadixSort::SortPairs(nullptr, bytes, k, v, segments * seq_len, segments,
                                                          static_cast<const std::int32_t*>(nullptr),
-                                                         static_cast<const std::int32_t*>(nullptr) + 1, 0, 31));
+                                                         static_cast<const std::int32_t*>(nullptr) + 1, 0,
+                                                         key_bits(n_buckets)));
   return bytes;
 }
 

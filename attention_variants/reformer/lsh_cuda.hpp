@@ -30,8 +30,9 @@ struct index_buffers {
   std::size_t temp_bytes;
 };
 
-/// cub's temp storage for `segments` segments of `seq_len` items each.
-[[nodiscard]] std::size_t sort_temp_bytes(int segments, int seq_len);
+/// cub's temp storage for `segments` segments of `seq_len` items each, keys below n_buckets (the same
+/// arguments build_index sorts with).
+[[nodiscard]] std::size_t sort_temp_bytes(int segments, int seq_len, int n_buckets);
 
 /// Hash and sort: on return (stream-ordered) *sorted points at [B·H, n_hashes, T] positions sorted by
 /// (bucket, position) (one of buf.values), and chunk_of holds [B·H, T, n_hashes] chunk ids.

@@ -60,7 +60,7 @@ class reformer_cuda_instance final : public attention_instance {
                                   cudaMemcpyHostToDevice, s));
     SB_CUDA_CHECK(cudaStreamSynchronize(s));
     const int segments = p.batch * p.heads * cfg.n_hashes;
-    m_temp_bytes = cuda_kernels::sort_temp_bytes(segments, cfg.seq_len);
+    m_temp_bytes = cuda_kernels::sort_temp_bytes(segments, cfg.seq_len, cfg.n_buckets);
     SB_CUDA_CHECK(cudaEventCreate(&m_start));
     SB_CUDA_CHECK(cudaEventCreate(&m_end));
   }
