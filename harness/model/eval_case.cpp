@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <thread>
 
@@ -81,6 +82,8 @@ forked_outcome run_forked(const std::function<nlohmann::json()>& work, double ti
   if (pid < 0) throw std::runtime_error(fmt::format("cannot fork a model-eval child: {}", std::strerror(errno)));
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A crash must kill the child (the parent reports the signal), not run handlers it inherited.
+    for (int sig : {SIGSEGV, SIGABRT, SIGFPE, SIGILL, SIGBUS, SIGTERM}) std::signal(sig, SIG_DFL);
     close(out_pipe[0]);
     std::string text;
     try {
