@@ -63,6 +63,24 @@ def main():
             out.append(f"| {method_name(r, varying)} | {k} | {nll:.4f} | {ppl:.3f} | {delta} | {lat} | {mem} | ok |")
         else:
             out.append(f"| {method_name(r, varying)} | {k} | | | | | | {r['status']}: {r.get('error', '')[:80]} |")
+    # The paper's compact layout (Model | Vanilla | SEA k=64 | Reformer | Performer): perplexity only,
+    # each method at k = 64 where it has a k, SEA with its best training-free estimator at that k.
+    def pick(pred):
+        ok = [r for r in rows if r["status"] == "ok" and pred(r)]
+        return min(ok, key=lambda r: float(r["ppl"])) if ok else None
+    cells = [("Vanilla (dense)", pick(lambda r: r["variant"] == "dense")),
+             ("SEA k=64", pick(lambda r: r["variant"] == "sea" and r["k"] == "64")),
+             ("Reformer k=64", pick(lambda r: r["variant"] == "reformer" and r["k"] == "64")),
+             ("Performer", pick(lambda r: r["variant"] == "performer"))]
+    out.append("")
+    out.append("Paper layout (perplexity; best training-free setting of each method):")
+    out.append("")
+    out.append("| Model | " + " | ".join(name for name, _ in cells) + " |")
+    out.append("|---" * (len(cells) + 1) + "|")
+    out.append(f"| {first.get('model', '?')} | " +
+               " | ".join(f"{float(r['ppl']):.3f}" + (f" ({method_name(r, varying).split(' ', 1)[1]})"
+                                                      if r['variant'] in ('sea', 'performer') and ' ' in method_name(r, varying) else "")
+                          if r else "–" for _, r in cells) + " |")
     text = "\n".join(out) + "\n"
     if args.output:
         with open(args.output, "w") as f:
