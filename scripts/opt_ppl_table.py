@@ -78,7 +78,7 @@ def main():
     out.append("| Model | " + " | ".join(name for name, _ in cells) + " |")
     out.append("|---" * (len(cells) + 1) + "|")
     out.append(f"| {first.get('model', '?')} | " +
-               " | ".join(f"{float(r['ppl']):.3f}" + (f" ({method_name(r, varying).split(' ', 1)[1]})"
+               " | ".join(f"{float(r['ppl']):.3f}" + (f" {method_name(r, varying).split(' ', 1)[1]}"
                                                       if r['variant'] in ('sea', 'performer') and ' ' in method_name(r, varying) else "")
                           if r else "–" for _, r in cells) + " |")
     text = "\n".join(out) + "\n"
