@@ -23,7 +23,8 @@ using cuda_detail::dispatch_dtype;
 
 constexpr int row_threads = 128;
 constexpr int max_head_dim = 1024;
-constexpr int max_hist_fine_bins = 12288;  // fine histogram of one row in shared memory (48 KiB)
+constexpr int max_hist_fine_bins = 8192;   // fine histogram of one row in shared memory (32 KiB)
+constexpr std::size_t max_dynamic_shared = 48 << 10;  // without opting in to more
 constexpr int max_shared_K = 2048;         // oracle: bounds + fp64 masses in shared memory; pooled causal: K+1 fp64
 
 __host__ __device__ inline std::size_t sz(long long x) { return static_cast<std::size_t>(x); }
@@ -485,13 +486,16 @@ class hist_estimator final : public estimator {
     if (p.head_dim > max_head_dim) throw unsupported_case("sea on CUDA: head_dim above 1024");
     const favor::projection w = favor::draw_projection(p.seed, performer_features(p.head_dim, c.nbf), p.head_dim);
     m_m = w.m;
+    const std::size_t row_shared = (sz(p.head_dim) + w.m + (p.causal ? hist_fine_bins(p.seq_len, c.K) : 0)) * 4;
+    if (row_shared > max_dynamic_shared)
+      throw unsupported_case("sea on CUDA: performer_hist with head_dim + features (+ fine bins) above 12288 floats");
     m_W = cuda::device_buffer<float>(w.w.size());
     SB_CUDA_CHECK(cudaMemcpy(m_W.data(), w.w.data(), w.w.size() * sizeof(float), cudaMemcpyHostToDevice));
     if (p.causal) {
       m_F = hist_fine_bins(p.seq_len, c.K);
       if (m_F > max_hist_fine_bins)
         throw unsupported_case("sea on CUDA: causal performer_hist takes at most " +
-                               std::to_string(max_hist_fine_bins) + " fine bins (K <= 3072)");
+                               std::to_string(max_hist_fine_bins) + " fine bins (K <= 2048)");
     } else {
       std::vector<int> bounds(sz(c.K) + 1);
       row_bounds(c.upsample, p.seq_len, c.K, bounds.data());

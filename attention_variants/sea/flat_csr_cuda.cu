@@ -1,4 +1,4 @@
-// SEA stage 3 on CUDA (flat_csr_cuda.hpp): count pass, in-place exclusive scan, fill pass.
+// SEA stage 3 on CUDA (flat_csr_cuda.hpp): count pass, exclusive scan, fill pass.
 #include "attention_variants/sea/flat_csr_cuda.hpp"
 
 #include <cub/device/device_scan.cuh>
@@ -19,7 +19,7 @@ struct keep_rule {
 };
 
 /// Row r: kept keys per cell → cell_off (relative to the row start), per-head offsets → hoff, and the
-/// row's total → counts[r] (scanned into row_ptr afterwards). counts[rows] = 0 so the scan's last
+/// row's total → counts[r] (scanned into row_ptr afterwards, out of place). counts[rows] = 0 so the scan's last
 /// element is nnz.
 __global__ void count_rows(const std::int64_t* sel_row_ptr, const std::int32_t* cells, std::int64_t rows, int T,
                            int H, int causal, keep_rule rule, std::int32_t* hoff, std::int32_t* cell_off,
@@ -78,15 +78,16 @@ device_flat_csr upsample(const problem& p, const config& c, const std::int64_t* 
   csr.hoff = cuda::device_buffer<std::int32_t>(static_cast<std::size_t>(rows) * (p.heads + 1), stream);
   cuda::device_buffer<std::int32_t> cell_off(static_cast<std::size_t>(total_cells > 0 ? total_cells : 1), stream);
   constexpr int block = 256;
-  count_rows<<<static_cast<unsigned>((rows + 1 + block - 1) / block), block, 0, stream>>>(
-      sel_row_ptr, cells, rows, p.seq_len, p.heads, p.causal ? 1 : 0, rule, csr.hoff.data(), cell_off.data(),
-      csr.row_ptr.data());
-  SB_CUDA_CHECK_LAUNCH();
   {
+    cuda::device_buffer<std::int64_t> counts(static_cast<std::size_t>(rows) + 1, stream);
+    count_rows<<<static_cast<unsigned>((rows + 1 + block - 1) / block), block, 0, stream>>>(
+        sel_row_ptr, cells, rows, p.seq_len, p.heads, p.causal ? 1 : 0, rule, csr.hoff.data(), cell_off.data(),
+        counts.data());
+    SB_CUDA_CHECK_LAUNCH();
     std::size_t bytes = scan_scratch_bytes(rows + 1);
     cuda::device_buffer<std::uint8_t> scratch(bytes > 0 ? bytes : 1, stream);
-    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch.data(), bytes, csr.row_ptr.data(), csr.row_ptr.data(),
-                                                rows + 1, stream));
+    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(scratch.data(), bytes, counts.data(), csr.row_ptr.data(), rows + 1,
+                                                stream));
   }
   csr.col = cuda::device_buffer<std::int32_t>(static_cast<std::size_t>(max_nnz > 0 ? max_nnz : 1), stream);
   const std::int64_t fill_threads = rows * 32;

@@ -1,7 +1,7 @@
 // SEA stage 3 on CUDA: the FlatCSR of flat_csr.hpp built on the device in three steps, as on the CPU:
 // a count pass (one thread per query row: each selected cell's kept-key count, the head offsets `hoff`
 // and every cell's offset inside its row), an exclusive scan of the row counts into row_ptr
-// (cub::DeviceScan, in place), and a fill pass (one warp per row, one lane per cell) writing each cell's
+// (cub::DeviceScan), and a fill pass (one warp per row, one lane per cell) writing each cell's
 // keys with emit_cell_keys (bins.hpp, shared with the CPU). `col` is sized from the plan's bound
 // (sea_plan.hpp), so nothing waits for the count pass on the host.
 #pragma once

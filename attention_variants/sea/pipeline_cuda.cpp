@@ -141,13 +141,14 @@ std::size_t memory_bytes(const problem& p, const config& c) {
                           nnz * sizeof(std::int32_t);
   const std::size_t estimate = ahat + gpu::estimator_scratch_bytes(p, c);
   const std::size_t topk = ahat + cells;
-  const std::size_t mask = 2 * cells + csr + scan_scratch_bound(rows + 1);  // selection, cell offsets, FlatCSR
+  // the selection, the cell offsets, the row counts and the FlatCSR
+  const std::size_t mask = 2 * cells + (rows + 1) * sizeof(std::int64_t) + csr + scan_scratch_bound(rows + 1);
   std::size_t attend = csr;
   if (c.sparse == sparse_impl::cusparse) {
     const std::size_t rows_hm = rows * p.heads;
     // head-major offsets and keys, per-view int32 offsets, fp32 scores and P in the case dtype; the
     // cuSPARSE workspaces are not modelled (the measured peak includes them).
-    attend += (rows_hm + 1) * sizeof(std::int64_t) + nnz * sizeof(std::int32_t) +
+    attend += 2 * (rows_hm + 1) * sizeof(std::int64_t) + nnz * sizeof(std::int32_t) +
               (sz(p.batch) * p.heads * (sz(p.seq_len) + 1)) * sizeof(std::int32_t) + nnz * (sizeof(float) + elem) +
               scan_scratch_bound(rows_hm + 1);
   }

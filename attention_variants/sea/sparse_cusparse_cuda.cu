@@ -127,13 +127,14 @@ void cusparse_attention::run(const problem& p, const config& c, const void* q, c
 
   // 1. Head-major CSR: segment lengths, scan, view starts (to the host: cuSPARSE wants each view's nnz).
   cuda::device_buffer<std::int64_t> hm_ptr(static_cast<std::size_t>(rows_hm) + 1, stream);
-  head_major_lengths<<<blocks(rows_hm + 1), block, 0, stream>>>(csr.hoff, rows_hm, T, H, hm_ptr.data());
-  SB_CUDA_CHECK_LAUNCH();
   {
+    cuda::device_buffer<std::int64_t> lengths(static_cast<std::size_t>(rows_hm) + 1, stream);
+    head_major_lengths<<<blocks(rows_hm + 1), block, 0, stream>>>(csr.hoff, rows_hm, T, H, lengths.data());
+    SB_CUDA_CHECK_LAUNCH();
     std::size_t bytes = 0;
-    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, bytes, hm_ptr.data(), hm_ptr.data(), rows_hm + 1, stream));
+    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(nullptr, bytes, lengths.data(), hm_ptr.data(), rows_hm + 1, stream));
     cuda::device_buffer<std::uint8_t> tmp(bytes > 0 ? bytes : 1, stream);
-    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(tmp.data(), bytes, hm_ptr.data(), hm_ptr.data(), rows_hm + 1, stream));
+    SB_CUDA_CHECK(cub::DeviceScan::ExclusiveSum(tmp.data(), bytes, lengths.data(), hm_ptr.data(), rows_hm + 1, stream));
   }
   std::vector<std::int64_t> starts(static_cast<std::size_t>(views) + 1);
   {
