@@ -146,11 +146,13 @@ std::size_t memory_bytes(const problem& p, const config& c) {
   std::size_t attend = csr;
   if (c.sparse == sparse_impl::cusparse) {
     const std::size_t rows_hm = rows * p.heads;
-    // head-major offsets and keys, per-view int32 offsets, fp32 scores and P in the case dtype; the
-    // cuSPARSE workspaces are not modelled (the measured peak includes them).
+    // head-major offsets and keys, per-view int32 offsets, fp32 scores and P in the case dtype, and for half
+    // types the fp32 copies of one view's Q and K should cuSPARSE need them; the cuSPARSE workspaces are not
+    // modelled (the measured peak includes them).
     attend += 2 * (rows_hm + 1) * sizeof(std::int64_t) + nnz * sizeof(std::int32_t) +
               (sz(p.batch) * p.heads * (sz(p.seq_len) + 1)) * sizeof(std::int32_t) + nnz * (sizeof(float) + elem) +
-              scan_scratch_bound(rows_hm + 1);
+              scan_scratch_bound(rows_hm + 1) +
+              (p.type == dtype::fp32 ? 0 : 2 * sz(p.seq_len) * p.head_dim * sizeof(float));
   }
   return out + std::max({estimate, topk, mask, attend});
 }

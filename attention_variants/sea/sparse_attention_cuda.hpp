@@ -9,6 +9,8 @@
 //             the FlatCSR (scan of segment lengths + gather), cusparseSDDMM (fp32 scores), a row-softmax
 //             kernel writing P in the case dtype, cusparseSpMM (O = P·V). cuSPARSE needs each view's nnz on
 //             the host, so this path synchronises the stream once per call (part of its measured cost).
+//             Should cuSPARSE reject half-precision SDDMM inputs (NOT_SUPPORTED), the view's Q and K are
+//             widened to fp32 scratch first, from then on.
 #pragma once
 
 #ifdef SEABENCH_HAVE_CUDA
@@ -49,7 +51,8 @@ class cusparse_attention {
            const float* gates, void* out, cudaStream_t stream);
 
  private:
-  void* m_handle = nullptr;  // cusparseHandle_t (kept out of this header)
+  void* m_handle = nullptr;    // cusparseHandle_t (kept out of this header)
+  bool m_widen_sddmm = false;  // this cuSPARSE rejected half-precision SDDMM inputs: widen Q, K to fp32
 };
 
 }  // namespace sb::sea::gpu

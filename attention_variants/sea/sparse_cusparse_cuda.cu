@@ -79,6 +79,13 @@ __global__ void view_starts(const std::int64_t* hm_ptr, long long views, int T, 
   if (bh <= views) out[bh] = hm_ptr[bh * T];
 }
 
+/// x widened to fp32 (for a cuSPARSE without half-precision SDDMM inputs).
+template <typename E>
+__global__ void widen(const E* x, std::size_t n, float* out) {
+  const std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = cuda::to_f32(x[i]);
+}
+
 /// One warp per head-major row: P = softmax(scores)·σ(s0) in the case dtype.
 template <typename E>
 __global__ void csr_row_softmax(const float* scores, const std::int64_t* hm_ptr, long long rows_hm, int T, int te,
@@ -162,32 +169,64 @@ void cusparse_attention::run(const problem& p, const config& c, const void* q, c
   const std::size_t elem = dtype_bytes(p.type), head_elems = static_cast<std::size_t>(T) * d;
   const float tau = static_cast<float>(p.scale()), one = 1.0f, zero = 0.0f;
 
-  // 2. SDDMM per view: scores = τ·(Q·Kᵀ) ∘ spy(view).
-  for (long long bh = 0; bh < views; ++bh) {
+  // 2. SDDMM per view: scores = τ·(Q·Kᵀ) ∘ spy(view). Returns cuSPARSE's status (descriptors freed).
+  auto sddmm_view = [&](long long bh, const void* qh, const void* kh, cudaDataType_t type) {
     const std::int64_t vnnz = starts[bh + 1] - starts[bh];
-    if (vnnz == 0) continue;
-    const auto* qh = static_cast<const std::uint8_t*>(q) + bh * head_elems * elem;
-    const auto* kh = static_cast<const std::uint8_t*>(k) + bh * head_elems * elem;
     cusparseConstDnMatDescr_t A = nullptr, B = nullptr;
     cusparseSpMatDescr_t C = nullptr;
-    SEA_CUSPARSE_CHECK(cusparseCreateConstDnMat(&A, T, d, d, qh, et, CUSPARSE_ORDER_ROW));
+    cusparseStatus_t st = cusparseCreateConstDnMat(&A, T, d, d, qh, type, CUSPARSE_ORDER_ROW);
     // Kᵀ [d, T] column-major (leading dimension d) is K [T, d] row-major, as stored: no transpose op
     // (row-major Q with column-major Kᵀ is the SDDMM layout verified on the H200, measurement.md §9).
-    SEA_CUSPARSE_CHECK(cusparseCreateConstDnMat(&B, d, T, d, kh, et, CUSPARSE_ORDER_COL));
-    SEA_CUSPARSE_CHECK(cusparseCreateCsr(&C, T, T, vnnz, rel_ptr.data() + bh * (T + 1), hm_col.data() + starts[bh],
-                                         scores.data() + starts[bh], CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
-                                         CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F));
+    if (st == CUSPARSE_STATUS_SUCCESS) st = cusparseCreateConstDnMat(&B, d, T, d, kh, type, CUSPARSE_ORDER_COL);
+    if (st == CUSPARSE_STATUS_SUCCESS)
+      st = cusparseCreateCsr(&C, T, T, vnnz, rel_ptr.data() + bh * (T + 1), hm_col.data() + starts[bh],
+                             scores.data() + starts[bh], CUSPARSE_INDEX_32I, CUSPARSE_INDEX_32I,
+                             CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F);
     std::size_t bytes = 0;
-    SEA_CUSPARSE_CHECK(cusparseSDDMM_bufferSize(handle, CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                                CUSPARSE_OPERATION_NON_TRANSPOSE, &tau, A, B, &zero, C, CUDA_R_32F,
-                                                CUSPARSE_SDDMM_ALG_DEFAULT, &bytes));
-    cuda::device_buffer<std::uint8_t> work(bytes > 0 ? bytes : 1, stream);
-    SEA_CUSPARSE_CHECK(cusparseSDDMM(handle, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &tau, A,
-                                     B, &zero, C, CUDA_R_32F, CUSPARSE_SDDMM_ALG_DEFAULT, work.data()));
-    cusparseDestroyDnMat(A);
-    cusparseDestroyDnMat(B);
-    cusparseDestroySpMat(C);
+    if (st == CUSPARSE_STATUS_SUCCESS)
+      st = cusparseSDDMM_bufferSize(handle, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &tau,
+                                    A, B, &zero, C, CUDA_R_32F, CUSPARSE_SDDMM_ALG_DEFAULT, &bytes);
+    if (st == CUSPARSE_STATUS_SUCCESS) {
+      cuda::device_buffer<std::uint8_t> work(bytes > 0 ? bytes : 1, stream);
+      st = cusparseSDDMM(handle, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE, &tau, A, B,
+                         &zero, C, CUDA_R_32F, CUSPARSE_SDDMM_ALG_DEFAULT, work.data());
+    }
+    if (A) cusparseDestroyDnMat(A);
+    if (B) cusparseDestroyDnMat(B);
+    if (C) cusparseDestroySpMat(C);
+    return st;
+  };
+  // When this cuSPARSE rejects half-precision inputs to SDDMM, the view's Q and K are widened to fp32
+  // first (remembered for later calls); the scores are fp32 either way.
+  cuda::device_buffer<float> wide_q, wide_k;
+  for (long long bh = 0; bh < views; ++bh) {
+    if (starts[bh + 1] == starts[bh]) continue;
+    const auto* qh = static_cast<const std::uint8_t*>(q) + bh * head_elems * elem;
+    const auto* kh = static_cast<const std::uint8_t*>(k) + bh * head_elems * elem;
+    cusparseStatus_t st = CUSPARSE_STATUS_NOT_SUPPORTED;
+    if (!m_widen_sddmm) {
+      st = sddmm_view(bh, qh, kh, et);
+      if (st == CUSPARSE_STATUS_NOT_SUPPORTED && p.type != dtype::fp32) m_widen_sddmm = true;
+    }
+    if (m_widen_sddmm) {
+      if (!wide_q.data()) {
+        wide_q = cuda::device_buffer<float>(head_elems, stream);
+        wide_k = cuda::device_buffer<float>(head_elems, stream);
+      }
+      cuda_detail::dispatch_dtype(p.type, [&](auto tag) {
+        using E = typename decltype(tag)::type;
+        widen<E><<<blocks(static_cast<long long>(head_elems)), block, 0, stream>>>(reinterpret_cast<const E*>(qh),
+                                                                                  head_elems, wide_q.data());
+        widen<E><<<blocks(static_cast<long long>(head_elems)), block, 0, stream>>>(reinterpret_cast<const E*>(kh),
+                                                                                  head_elems, wide_k.data());
+      });
+      SB_CUDA_CHECK_LAUNCH();
+      st = sddmm_view(bh, wide_q.data(), wide_k.data(), CUDA_R_32F);
+    }
+    if (st != CUSPARSE_STATUS_SUCCESS) throw_cusparse(st, "cusparseSDDMM (per view)", __LINE__);
   }
+  wide_q.reset();
+  wide_k.reset();
 
   // 3. Row softmax (+ row gate) into P, in the case dtype.
   cuda_detail::dispatch_dtype(p.type, [&](auto tag) {
