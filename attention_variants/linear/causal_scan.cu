@@ -6,6 +6,8 @@
 //   den_i = e^{ref − s_i}·φq_i·z + Σ_j A_ij,  num_i = e^{ref − s_i}·φq_i·S + Σ_j A_ij·v_j
 //   o_i = num_i / max(den_i, floor)
 //   S ← e^{ref − s_last}·S + Σ_j e^{s_j − s_last}·φk_j·v_jᵀ, z likewise; ref ← s_last
+// launch_causal_scan_sums runs the same kernel but writes num_i and den_i (fp32) instead of o_i, for
+// callers that correct the sums before normalising (scatterbrain's corrected combination).
 // Without log-scales every factor is 1. The blocks of one head recompute A and den (cheap next to
 // the state products) so that no block waits for another.
 #include "attention_variants/linear/causal_scan_plan.hpp"
@@ -28,11 +30,14 @@ namespace {
 
 constexpr int C = scan_chunk;
 
-template <typename T>
+/// Sums = false: out_i = num_i / max(den_i, floor) in T. Sums = true: the unnormalised num_i (fp32,
+/// into num_out [t, dv]) and den_i (den_out [t], written by the blocks of the first value tile); out unused.
+template <typename T, bool Sums = false>
 __global__ void __launch_bounds__(scan_threads)
     causal_scan_kernel(const float* __restrict__ phi_q, const float* __restrict__ phi_k,
                        const float* __restrict__ log_scale, const T* __restrict__ v, T* __restrict__ out, int t,
-                       int f, int dv, int tile, float floor) {
+                       int f, int dv, int tile, float floor, float* __restrict__ num_out = nullptr,
+                       float* __restrict__ den_out = nullptr) {
   extern __shared__ float sm[];
   float* S = sm;                 // [f, tile]
   float* z = S + f * tile;       // [f]
@@ -50,7 +55,12 @@ __global__ void __launch_bounds__(scan_threads)
   phi_k += rows0 * f;
   if (log_scale) log_scale += rows0;
   v += rows0 * dv;
-  out += rows0 * dv;
+  if constexpr (Sums) {
+    num_out += rows0 * dv;
+    den_out += rows0;
+  } else {
+    out += rows0 * dv;
+  }
   const int tid = threadIdx.x;
 
   for (int e = tid; e < f * tile; e += blockDim.x) S[e] = 0.0f;
@@ -90,6 +100,9 @@ __global__ void __launch_bounds__(scan_threads)
       }
       for (int j = 0; j <= i; ++j) d += A[i * C + j];
       den[i] = d;
+      if constexpr (Sums) {
+        if (blockIdx.y == 0) den_out[p + i] = d;
+      }
     }
     __syncthreads();
     for (int e = tid; e < n * tile; e += blockDim.x) {
@@ -102,7 +115,10 @@ __global__ void __launch_bounds__(scan_threads)
         acc *= qf[i];
       }
       for (int j = 0; j <= i; ++j) acc = fmaf(A[i * C + j], vs[j * tile + c], acc);
-      out[static_cast<std::int64_t>(p + i) * dv + c0 + c] = cuda::from_f32<T>(acc / fmaxf(den[i], floor));
+      if constexpr (Sums)
+        num_out[static_cast<std::int64_t>(p + i) * dv + c0 + c] = acc;
+      else
+        out[static_cast<std::int64_t>(p + i) * dv + c0 + c] = cuda::from_f32<T>(acc / fmaxf(den[i], floor));
     }
     __syncthreads();  // every read of the old state is done
     // The state moves to the reference `last`; at p = 0 it is empty (0, whatever the factor).
@@ -137,11 +153,21 @@ void launch_typed(const feature_attention& a, const float* phi_q, const float* p
   SB_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace
+template <typename T>
+void launch_sums_typed(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
+                       const void* v, float* num, float* den, const causal_scan_plan& plan, cudaStream_t stream) {
+  if (plan.shared_bytes > 48 * 1024)
+    SB_CUDA_CHECK(cudaFuncSetAttribute(causal_scan_kernel<T, true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(plan.shared_bytes)));
+  const dim3 grid(static_cast<unsigned>(a.heads), static_cast<unsigned>((a.dv + plan.value_tile - 1) / plan.value_tile));
+  causal_scan_kernel<T, true><<<grid, scan_threads, plan.shared_bytes, stream>>>(
+      phi_q, phi_k, key_log_scale, static_cast<const T*>(v), nullptr, a.t, a.features, a.dv, plan.value_tile, 0.0f,
+      num, den);
+  SB_CUDA_CHECK_LAUNCH();
+}
 
-void launch_causal_scan(const feature_attention& a, const float* phi_q, const float* phi_k,
-                        const float* key_log_scale, const void* v, void* out, cudaStream_t stream) {
-  if (a.heads <= 0 || a.t <= 0) return;
+/// The scan's launch plan for this device, or unsupported_case.
+causal_scan_plan device_plan(const feature_attention& a) {
   int device = 0, optin = 0;
   SB_CUDA_CHECK(cudaGetDevice(&device));
   SB_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
@@ -150,10 +176,30 @@ void launch_causal_scan(const feature_attention& a, const float* phi_q, const fl
     throw unsupported_case("causal linear-attention scan on CUDA: the fp32 state of " + std::to_string(a.features) +
                            " features does not fit in " + std::to_string(optin) + " bytes of shared memory per block");
   if (a.heads > 2147483647LL) throw unsupported_case("causal linear-attention scan on CUDA: more than 2^31 - 1 heads");
+  return *plan;
+}
+
+}  // namespace
+
+void launch_causal_scan_sums(const feature_attention& a, const float* phi_q, const float* phi_k,
+                             const float* key_log_scale, const void* v, float* num, float* den, cudaStream_t stream) {
+  if (a.heads <= 0 || a.t <= 0) return;
+  const causal_scan_plan plan = device_plan(a);
   switch (a.type) {
-    case dtype::fp32: launch_typed<float>(a, phi_q, phi_k, key_log_scale, v, out, *plan, stream); break;
-    case dtype::fp16: launch_typed<__half>(a, phi_q, phi_k, key_log_scale, v, out, *plan, stream); break;
-    case dtype::bf16: launch_typed<__nv_bfloat16>(a, phi_q, phi_k, key_log_scale, v, out, *plan, stream); break;
+    case dtype::fp32: launch_sums_typed<float>(a, phi_q, phi_k, key_log_scale, v, num, den, plan, stream); break;
+    case dtype::fp16: launch_sums_typed<__half>(a, phi_q, phi_k, key_log_scale, v, num, den, plan, stream); break;
+    case dtype::bf16: launch_sums_typed<__nv_bfloat16>(a, phi_q, phi_k, key_log_scale, v, num, den, plan, stream); break;
+  }
+}
+
+void launch_causal_scan(const feature_attention& a, const float* phi_q, const float* phi_k,
+                        const float* key_log_scale, const void* v, void* out, cudaStream_t stream) {
+  if (a.heads <= 0 || a.t <= 0) return;
+  const causal_scan_plan plan = device_plan(a);
+  switch (a.type) {
+    case dtype::fp32: launch_typed<float>(a, phi_q, phi_k, key_log_scale, v, out, plan, stream); break;
+    case dtype::fp16: launch_typed<__half>(a, phi_q, phi_k, key_log_scale, v, out, plan, stream); break;
+    case dtype::bf16: launch_typed<__nv_bfloat16>(a, phi_q, phi_k, key_log_scale, v, out, plan, stream); break;
   }
 }
 

@@ -21,16 +21,25 @@ std::size_t attend_scratch_bytes(const feature_attention& a) {
   return floats * sizeof(float);
 }
 
+std::size_t attend_sums_scratch_bytes(const feature_attention& a) {
+  if (a.causal) return 0;
+  const auto h = static_cast<std::size_t>(a.heads), t = static_cast<std::size_t>(a.t);
+  const auto f = static_cast<std::size_t>(a.features), dv = static_cast<std::size_t>(a.dv);
+  std::size_t floats = h * f * dv + h * f;         // S, z
+  if (a.type != dtype::fp32) floats += h * t * dv;  // V widened
+  return floats * sizeof(float);
+}
+
 #ifdef SEABENCH_HAVE_CUDA
 
-void attend(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
-            const void* v, void* out, cuda::device_buffer<std::uint8_t>& cublas_workspace, bool allow_tf32) {
+namespace {
+
+/// Non-causal products of every head: state = φKᵀ·V [F, Dv] and num = φQ·state [T, Dv] (fp32,
+/// cuBLAS strided-batched), V widened to fp32 first when half.
+void noncausal_products(const feature_attention& a, const float* phi_q, const float* phi_k, const void* v,
+                        float* num, cuda::device_buffer<std::uint8_t>& cublas_workspace, bool allow_tf32) {
   auto& cx = cuda::context::instance();
   const cudaStream_t stream = cx.stream();
-  if (a.causal) {
-    launch_causal_scan(a, phi_q, phi_k, key_log_scale, v, out, stream);
-    return;
-  }
   const cublasHandle_t h = cx.cublas();
   SB_CUBLAS_CHECK(cublasSetStream(h, stream));  // resets the workspace: set both on every call
   SB_CUBLAS_CHECK(cublasSetWorkspace(h, cublas_workspace.data(), cublas_workspace.bytes()));
@@ -46,7 +55,7 @@ void attend(const feature_attention& a, const float* phi_q, const float* phi_k, 
     launch_widen(v, a.type, heads * td, widened.data(), stream);
     v32 = widened.data();
   }
-  cuda::device_buffer<float> state(heads * f * dv, stream), z(heads * f, stream), num(heads * td, stream);
+  cuda::device_buffer<float> state(heads * f * dv, stream);
   const cublasComputeType_t compute =
       a.type == dtype::fp32 && allow_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
   const float one = 1.0f, zero = 0.0f;
@@ -60,10 +69,38 @@ void attend(const feature_attention& a, const float* phi_q, const float* phi_k, 
   // Row-major num = φQ·S ([T, Dv]) is the column-major Dv×T product S_cm·φQ_cm.
   SB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, dv, t, f, &one, state.data(), CUDA_R_32F,
                                              dv, static_cast<long long>(f) * dv, phi_q, CUDA_R_32F, f,
-                                             static_cast<long long>(t) * f, &zero, num.data(), CUDA_R_32F, dv,
+                                             static_cast<long long>(t) * f, &zero, num, CUDA_R_32F, dv,
                                              static_cast<long long>(td), batch, compute, CUBLAS_GEMM_DEFAULT));
-  launch_feature_sums(phi_k, a.heads, t, f, z.data(), stream);
+}
+
+}  // namespace
+
+void attend(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
+            const void* v, void* out, cuda::device_buffer<std::uint8_t>& cublas_workspace, bool allow_tf32) {
+  const cudaStream_t stream = cuda::context::instance().stream();
+  if (a.causal) {
+    launch_causal_scan(a, phi_q, phi_k, key_log_scale, v, out, stream);
+    return;
+  }
+  const auto heads = static_cast<std::size_t>(a.heads);
+  cuda::device_buffer<float> z(heads * a.features, stream), num(heads * a.t * static_cast<std::size_t>(a.dv), stream);
+  noncausal_products(a, phi_q, phi_k, v, num.data(), cublas_workspace, allow_tf32);
+  launch_feature_sums(phi_k, a.heads, a.t, a.features, z.data(), stream);
   launch_normalise(a, num.data(), phi_q, z.data(), out, stream);
+}
+
+void attend_sums(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
+                 const void* v, float* num, float* den, cuda::device_buffer<std::uint8_t>& cublas_workspace,
+                 bool allow_tf32) {
+  const cudaStream_t stream = cuda::context::instance().stream();
+  if (a.causal) {
+    launch_causal_scan_sums(a, phi_q, phi_k, key_log_scale, v, num, den, stream);
+    return;
+  }
+  cuda::device_buffer<float> z(static_cast<std::size_t>(a.heads) * a.features, stream);
+  noncausal_products(a, phi_q, phi_k, v, num, cublas_workspace, allow_tf32);
+  launch_feature_sums(phi_k, a.heads, a.t, a.features, z.data(), stream);
+  launch_row_dots(phi_q, z.data(), a.heads, a.t, a.features, den, stream);
 }
 
 #endif  // SEABENCH_HAVE_CUDA

@@ -27,6 +27,8 @@ struct feature_attention {
 
 /// Device bytes attend() allocates from the pool for one call (the output excluded). Host-only: any build.
 [[nodiscard]] std::size_t attend_scratch_bytes(const feature_attention& a);
+/// Device bytes attend_sums() allocates from the pool for one call (num and den excluded).
+[[nodiscard]] std::size_t attend_sums_scratch_bytes(const feature_attention& a);
 
 }  // namespace sb::linear_cuda
 
@@ -47,6 +49,21 @@ namespace sb::linear_cuda {
 /// fit in shared memory (too many features).
 void attend(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
             const void* v, void* out, cuda::device_buffer<std::uint8_t>& cublas_workspace, bool allow_tf32);
+
+/// The unnormalised sums of attend(): num [heads, t, dv] = Σ_j (φq_i·φk_j)·v_j and den [heads, t] =
+/// Σ_j φq_i·φk_j over the visible keys, fp32, before any floor or division (causal: relative to the
+/// row's own key log-scale, as the scan keeps them). a.den_floor is not used.
+void attend_sums(const feature_attention& a, const float* phi_q, const float* phi_k, const float* key_log_scale,
+                 const void* v, float* num, float* den, cuda::device_buffer<std::uint8_t>& cublas_workspace,
+                 bool allow_tf32);
+
+/// The causal scan's sums (causal_scan.cu): what launch_causal_scan divides, written as fp32.
+void launch_causal_scan_sums(const feature_attention& a, const float* phi_q, const float* phi_k,
+                             const float* key_log_scale, const void* v, float* num, float* den, cudaStream_t stream);
+
+/// dots[h·t + i] = phi[h, i, :]·z[h, :] (the non-causal denominators before the floor).
+void launch_row_dots(const float* phi, const float* z, std::int64_t heads, int t, int features, float* dots,
+                     cudaStream_t stream);
 
 /// The causal scan alone (causal_scan.cu); attend() calls it for causal problems.
 void launch_causal_scan(const feature_attention& a, const float* phi_q, const float* phi_k,

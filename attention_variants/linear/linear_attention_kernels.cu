@@ -1,6 +1,7 @@
 // The small kernels around the cuBLAS products of non-causal linear attention on CUDA
 // (linear_attention_cuda.cpp): widening half inputs to fp32, the key-feature sums z, and the
-// readout o_i = num_i / max(φq_i·z, floor) written in the case dtype.
+// readout o_i = num_i / max(φq_i·z, floor) written in the case dtype; the bare denominators φq_i·z
+// for attend_sums.
 #include "attention_variants/linear/linear_attention_cuda.hpp"
 
 #include <cuda_bf16.h>
@@ -66,6 +67,20 @@ __global__ void normalise_kernel(const float* __restrict__ num, const float* __r
   for (int c = threadIdx.x; c < dv; c += blockDim.x) out[row * dv + c] = cuda::from_f32<T>(num[row * dv + c] * inv);
 }
 
+/// One warp per row: dots[row] = phi[row, :]·z[row / t, :].
+__global__ void row_dots_kernel(const float* __restrict__ phi, const float* __restrict__ z, std::int64_t rows, int t,
+                                int f, float* __restrict__ dots) {
+  const std::int64_t row = (static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (row >= rows) return;
+  const float* q = phi + row * f;
+  const float* zh = z + (row / t) * f;
+  float d = 0.0f;
+  for (int x = lane; x < f; x += 32) d = fmaf(q[x], zh[x], d);
+  for (int o = 16; o > 0; o >>= 1) d += __shfl_xor_sync(0xffffffffu, d, o);
+  if (lane == 0) dots[row] = d;
+}
+
 unsigned grid_for(std::size_t n) {
   const std::size_t blocks = (n + threads - 1) / threads;
   return static_cast<unsigned>(blocks < 65535 * 32 ? blocks : 65535 * 32);
@@ -91,6 +106,17 @@ void launch_feature_sums(const float* phi, std::int64_t heads, int t, int featur
   constexpr int block = 128;
   const dim3 grid(static_cast<unsigned>((features + block - 1) / block), static_cast<unsigned>(heads));
   feature_sums_kernel<<<grid, block, 0, stream>>>(phi, t, features, z);
+  SB_CUDA_CHECK_LAUNCH();
+}
+
+void launch_row_dots(const float* phi, const float* z, std::int64_t heads, int t, int features, float* dots,
+                     cudaStream_t stream) {
+  const std::int64_t rows = heads * t;
+  if (rows <= 0) return;
+  constexpr int warps = 8;
+  const std::int64_t blocks = (rows + warps - 1) / warps;
+  if (blocks > 2147483647LL) throw std::invalid_argument("linear attention row dots: too many rows");
+  row_dots_kernel<<<static_cast<unsigned>(blocks), warps * 32, 0, stream>>>(phi, z, rows, t, features, dots);
   SB_CUDA_CHECK_LAUNCH();
 }
 
