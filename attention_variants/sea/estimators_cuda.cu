@@ -30,6 +30,17 @@ constexpr int max_shared_K = 2048;         // oracle: bounds + fp64 masses in sh
 __host__ __device__ inline std::size_t sz(long long x) { return static_cast<std::size_t>(x); }
 unsigned blocks_for(long long n, int per_block) { return static_cast<unsigned>((n + per_block - 1) / per_block); }
 
+/// A device copy of a host array, from the pool on the context's stream (copied on that stream, which is
+/// then synchronised: set-up only).
+template <typename T>
+cuda::device_buffer<T> upload_sync(const std::vector<T>& host) {
+  const cudaStream_t stream = cuda::context::instance().stream();
+  cuda::device_buffer<T> d(host.size(), stream);
+  SB_CUDA_CHECK(cudaMemcpyAsync(d.data(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, stream));
+  SB_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return d;
+}
+
 /// Normalise a row of K values in place so it sums to 1 (fp64 sum; rows summing to 0 stay 0), as the
 /// CPU's normalise() and the tail of softmax_row().
 __device__ void normalise_row(float* row, int K, double* red) {
@@ -233,8 +244,7 @@ class pooled_estimator final : public estimator {
     if (!p.causal) {
       std::vector<int> bounds(sz(c.K) + 1);
       row_bounds(c.upsample, p.seq_len, c.K, bounds.data());
-      m_bounds = cuda::device_buffer<int>(bounds.size());
-      SB_CUDA_CHECK(cudaMemcpy(m_bounds.data(), bounds.data(), bounds.size() * sizeof(int), cudaMemcpyHostToDevice));
+      m_bounds = upload_sync(bounds);
     }
   }
   void estimate(const void* q, const void* k, float* ahat, cudaStream_t stream) override {
@@ -489,8 +499,7 @@ class hist_estimator final : public estimator {
     const std::size_t row_shared = (sz(p.head_dim) + w.m + (p.causal ? hist_fine_bins(p.seq_len, c.K) : 0)) * 4;
     if (row_shared > max_dynamic_shared)
       throw unsupported_case("sea on CUDA: performer_hist with head_dim + features (+ fine bins) above 12288 floats");
-    m_W = cuda::device_buffer<float>(w.w.size());
-    SB_CUDA_CHECK(cudaMemcpy(m_W.data(), w.w.data(), w.w.size() * sizeof(float), cudaMemcpyHostToDevice));
+    m_W = upload_sync(w.w);
     if (p.causal) {
       m_F = hist_fine_bins(p.seq_len, c.K);
       if (m_F > max_hist_fine_bins)
@@ -499,8 +508,7 @@ class hist_estimator final : public estimator {
     } else {
       std::vector<int> bounds(sz(c.K) + 1);
       row_bounds(c.upsample, p.seq_len, c.K, bounds.data());
-      m_bounds = cuda::device_buffer<int>(bounds.size());
-      SB_CUDA_CHECK(cudaMemcpy(m_bounds.data(), bounds.data(), bounds.size() * sizeof(int), cudaMemcpyHostToDevice));
+      m_bounds = upload_sync(bounds);
     }
   }
 

@@ -59,9 +59,12 @@ class sea_cuda_instance final : public attention_instance {
       throw unsupported_case("sea on CUDA: head_dim above " + std::to_string(max_sparse_head_dim));
     m_est = gpu::make_estimator(p, c);
     if (c.sparse == sparse_impl::cusparse) m_cusparse = std::make_unique<cusparse_attention>();
-    m_sel_row_ptr = cuda::device_buffer<std::int64_t>(m_plan.selection_row_ptr.size());
-    SB_CUDA_CHECK(cudaMemcpy(m_sel_row_ptr.data(), m_plan.selection_row_ptr.data(),
-                             m_plan.selection_row_ptr.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice));
+    const cudaStream_t stream = cuda::context::instance().stream();
+    m_sel_row_ptr = cuda::device_buffer<std::int64_t>(m_plan.selection_row_ptr.size(), stream);
+    SB_CUDA_CHECK(cudaMemcpyAsync(m_sel_row_ptr.data(), m_plan.selection_row_ptr.data(),
+                                  m_plan.selection_row_ptr.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice,
+                                  stream));
+    SB_CUDA_CHECK(cudaStreamSynchronize(stream));
     for (auto& e : m_events) SB_CUDA_CHECK(cudaEventCreate(&e));
   }
   ~sea_cuda_instance() override {

@@ -69,8 +69,10 @@ shared_inputs& inputs() {
       counter_rng rng(0, stream);
       for (auto& x : host) x = static_cast<float>(rng.normal());
       const auto bytes = cuda::encode_elements(dtype::fp16, host);
-      *buf = cuda::device_buffer<std::byte>(bytes.size());
-      SB_CUDA_CHECK(cudaMemcpy(buf->data(), bytes.data(), bytes.size(), cudaMemcpyHostToDevice));
+      const cudaStream_t st = cuda::context::instance().stream();
+      *buf = cuda::device_buffer<std::byte>(bytes.size(), st);
+      SB_CUDA_CHECK(cudaMemcpyAsync(buf->data(), bytes.data(), bytes.size(), cudaMemcpyHostToDevice, st));
+      SB_CUDA_CHECK(cudaStreamSynchronize(st));
     }
     return s;
   }();
