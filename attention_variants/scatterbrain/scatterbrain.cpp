@@ -6,6 +6,7 @@
 //   combine = corrected: Chen et al.'s combination (corrected.hpp): the Performer estimate everywhere,
 //     replaced by the exact kernel on the Reformer's LSH support, so no pair is counted twice and the
 //     row is normalised jointly. Softmax kernel only.
+// The CPU computes fp32; with CUDA both modes run on the GPU (scatterbrain_cuda.hpp) in fp32, fp16, bf16.
 #include <algorithm>
 #include <cmath>
 #include <span>
@@ -16,9 +17,11 @@
 #include "attention_variants/performer/favor.hpp"
 #include "attention_variants/reformer/lsh.hpp"
 #include "attention_variants/scatterbrain/corrected.hpp"
+#include "attention_variants/scatterbrain/scatterbrain_cuda.hpp"
 #include "harness/core/errors.hpp"
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
+#include "harness/cuda/device_memory_model.hpp"
 
 namespace sb {
 namespace {
@@ -41,6 +44,10 @@ scatterbrain_config make_config(const problem& p, const param_set& params) {
   c.s.chunk = static_cast<int>(params.get_int("scan_chunk"));
   c.norms = params.get_int("ortho_scaling") == 0 ? favor::row_norms::chi : favor::row_norms::sqrt_d;
   return c;
+}
+
+scatterbrain_cuda::settings cuda_settings(const scatterbrain_config& c) {
+  return {.corrected = c.corrected, .lsh = c.lsh, .features = c.m, .kernel = c.s.kernel, .norms = c.norms};
 }
 
 /// Slots for one row's support: every round's window plus the row itself.
@@ -127,7 +134,7 @@ class scatterbrain_instance final : public attention_instance {
   favor::projection m_w;              // Performer projection, drawn once per case (rng_stream::features)
 };
 
-class scatterbrain_variant final : public attention_variant {
+class scatterbrain_variant final : public attention_variant, public cuda::device_memory_model {
  public:
   std::string_view name() const override { return "scatterbrain"; }
   std::string_view description() const override {
@@ -167,6 +174,10 @@ class scatterbrain_variant final : public attention_variant {
     c.k_meaning = "Reformer chunk length c (= bucket size); the Performer part has no k";
     c.randomized = true;
     c.causal_canary_rel_tol = 1e-6;
+#ifdef SEABENCH_HAVE_CUDA
+    c.cuda = true;
+    c.dtypes = {dtype::fp32, dtype::fp16, dtype::bf16};  // fp16 and bf16 on CUDA only
+#endif
     return c;
   }
   std::vector<std::string> extra_columns() const override {
@@ -192,6 +203,14 @@ class scatterbrain_variant final : public attention_variant {
     else
       bytes += favor::workspace::bytes(c.m, c.s, t, d) + static_cast<std::size_t>(t) * d * sizeof(float);
     return bytes;
+  }
+  /// CUDA: scatterbrain_cuda::memory_bytes (output included).
+  std::size_t cuda_analytic_memory_bytes(const problem& p, const param_set& params) const override {
+#ifdef SEABENCH_HAVE_CUDA
+    return scatterbrain_cuda::memory_bytes(p, cuda_settings(make_config(p, params)));
+#else
+    return analytic_memory_bytes(p, params);
+#endif
   }
   flop_count flops(const problem& p, const param_set& params) const override {
     const scatterbrain_config c = make_config(p, params);
@@ -232,8 +251,18 @@ class scatterbrain_variant final : public attention_variant {
     return ladder;
   }
   std::unique_ptr<attention_instance> instantiate(const problem& p, const param_set& params,
-                                                  device_kind) const override {
+                                                  device_kind device) const override {
     if (auto why = check(p, params)) throw unsupported_case(*why);
+    if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+      return scatterbrain_cuda::make_instance(p, cuda_settings(make_config(p, params)));
+#else
+      throw unsupported_case("scatterbrain: this build has no CUDA");
+#endif
+    }
+    if (p.type != dtype::fp32)
+      throw unsupported_case("scatterbrain on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
+                             " runs on CUDA");
     return std::make_unique<scatterbrain_instance>(p, make_config(p, params));
   }
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check of issue 8's sparse baselines on CUDA (run by scripts/gpu-check.sh with OUT, ROOT, SEABENCH
 # and TESTS set; about a minute on the H200, every step under its own time limit):
-#   1. the [gpu][sparse_cuda] tests: window, bigbird, sinkhorn, reformer, oracle_topk and
+#   1. the [gpu][sparse_cuda] tests: window, bigbird, sinkhorn, reformer, scatterbrain, oracle_topk and
 #      oracle_topk_grouped on CUDA against their CPU variants (fp32 output within 1e-4 and the same
 #      support, fp16/bf16 on the rounded inputs, the causal canary); fails on SKIP-GPU;
 #   2. configs/gpu_sparse_baselines.toml on cuda: every row ran on cuda and is `ok` with rel_err
@@ -46,7 +46,7 @@ for r in rows:
         ok = False
     elif not r["rel_err"]:
         lines.append(f"  FAIL: {r['variant']} {r['dtype']} causal={r['causal']}: no rel_err"); ok = False
-for v in ("window", "bigbird", "sinkhorn", "reformer", "oracle_topk", "oracle_topk_grouped"):
+for v in ("window", "bigbird", "sinkhorn", "reformer", "scatterbrain", "oracle_topk", "oracle_topk_grouped"):
     if not any(r["variant"] == v for r in rows):
         lines.append(f"  FAIL: no {v} rows"); ok = False
 lines.append("gpu_sparse_baselines checks: " + ("passed" if ok else "FAILED"))
