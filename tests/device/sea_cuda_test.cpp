@@ -22,6 +22,7 @@
 #include "attention_variants/sparse_common/sparse_attend.hpp"
 #ifdef SEABENCH_HAVE_CUDA
 #include "attention_variants/sea/device_plan.hpp"
+#include "attention_variants/sea/pipeline_cuda.hpp"
 #include "attention_variants/sea/estimators_cuda.hpp"
 #include "attention_variants/sea/flat_csr_cuda.hpp"
 #include "attention_variants/sea/output_mix_cuda.hpp"
@@ -405,5 +406,53 @@ TEST_CASE("sea CUDA causal canary: rows never read later queries, keys or values
       CHECK(differ == 0);
       CHECK(later_differ > 0);  // the perturbation reached the rows allowed to see it
     }
+#endif
+}
+
+TEST_CASE("sea CUDA peak memory: within the CUDA model and linear in T", "[gpu][sea]") {
+  SB_REQUIRE_GPU_OR_SKIP();
+#ifdef SEABENCH_HAVE_CUDA
+  const attention_variant* v = variant_registry::instance().find("sea");
+  REQUIRE(v);
+  auto& cx = cuda::context::instance();
+  const cudaStream_t s = cx.stream();
+  // T large enough that Â and the FlatCSR (tens of MiB) dominate the pool's rounding of small buffers.
+  const std::vector<int> lengths{32768, 65536, 131072};
+  std::map<std::string, std::vector<double>> peaks;
+  for (int T : lengths) {
+    const problem shape = sea_problem(T, false, 16, dtype::fp16, 2, 64, 1);
+    const tensors t = make_tensors(shape, 41);
+    for (const char* est : {"performer_hist", "pooled"})
+      for (bool causal : {false, true}) {
+        problem p = shape;
+        p.causal = causal;
+        const auto params = v->parameters().resolve("sea", {{"estimator", std::string(est)}});
+        INFO("estimator=" << est << " causal=" << causal << " T=" << T);
+        auto instance = v->instantiate(p, params, device_kind::cuda);
+        SB_CUDA_CHECK(cudaStreamSynchronize(s));
+        cx.pool().reset_peak(s);
+        {
+          cuda::device_buffer<std::byte> out(p.qkv_elements() * dtype_bytes(p.type), s);
+          run_context ctx;
+          instance->run({reinterpret_cast<const float*>(t.dq.data()), reinterpret_cast<const float*>(t.dk.data()),
+                         reinterpret_cast<const float*>(t.dv.data())},
+                        reinterpret_cast<float*>(out.data()), ctx);
+        }
+        const double peak = static_cast<double>(cx.pool().peak_used_above_reset(s));
+        const double model = static_cast<double>(sea::gpu::memory_bytes(p, sea::make_config(p, params)));
+        CHECK(peak <= 1.05 * model + (8 << 20));  // the model bounds what the pool handed out
+        CHECK(peak >= 0.8 * model);                // and is not loose
+        peaks[std::string(est) + (causal ? "/causal" : "/noncausal")].push_back(peak);
+        instance.reset();
+        cx.pool().trim(s);
+      }
+  }
+  for (const auto& [name, pk] : peaks) {
+    INFO(name << ": peaks " << pk[0] << " " << pk[1] << " " << pk[2]);
+    for (std::size_t i = 1; i < pk.size(); ++i) {  // doubling T doubles the peak (linear memory)
+      CHECK(pk[i] / pk[i - 1] >= 1.8);
+      CHECK(pk[i] / pk[i - 1] <= 2.2);
+    }
+  }
 #endif
 }
