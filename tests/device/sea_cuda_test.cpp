@@ -440,7 +440,8 @@ TEST_CASE("sea CUDA peak memory: within the CUDA model and linear in T", "[gpu][
         }
         const double peak = static_cast<double>(cx.pool().peak_used_above_reset(s));
         const double model = static_cast<double>(sea::gpu::memory_bytes(p, sea::make_config(p, params)));
-        CHECK(peak <= 1.05 * model + (8 << 20));  // the model bounds what the pool handed out
+        // The model bounds what the pool handed out, up to the pool's rounding of the ~8 live buffers.
+        CHECK(peak <= 1.05 * model + (16 << 20));
         CHECK(peak >= 0.8 * model);                // and is not loose
         peaks[std::string(est) + (causal ? "/causal" : "/noncausal")].push_back(peak);
         instance.reset();
@@ -449,9 +450,10 @@ TEST_CASE("sea CUDA peak memory: within the CUDA model and linear in T", "[gpu][
   }
   for (const auto& [name, pk] : peaks) {
     INFO(name << ": peaks " << pk[0] << " " << pk[1] << " " << pk[2]);
-    for (std::size_t i = 1; i < pk.size(); ++i) {  // doubling T doubles the peak (linear memory)
-      CHECK(pk[i] / pk[i - 1] >= 1.8);
-      CHECK(pk[i] / pk[i - 1] <= 2.2);
+    // Doubling T doubles the peak (linear memory; quadratic would be 4×); the margin is the pool's rounding.
+    for (std::size_t i = 1; i < pk.size(); ++i) {
+      CHECK(pk[i] / pk[i - 1] >= 1.7);
+      CHECK(pk[i] / pk[i - 1] <= 2.3);
     }
   }
 #endif
