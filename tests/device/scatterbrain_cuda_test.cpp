@@ -2,12 +2,15 @@
 // (drawn on the host from the seed), so in fp32 the same output (≤ 1e-4) in both combine modes and the
 // same exact-key support, compared through its size Σ|S_i| (scatterbrain_exact_keys_per_query, which
 // must be equal, not close: one key more or less on any row changes it); fp16/bf16 on the rounded
-// inputs; the causal canary in both modes. Host-side: CPU dtypes, CUDA caps and the CUDA memory model.
+// inputs; the causal canary in both modes; one call's pool peak within the CUDA memory model and
+// linear in T. Host-side: CPU dtypes, CUDA caps and the CUDA memory model.
 #include "tests/device/sparse_cuda_test_util.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -149,5 +152,55 @@ TEST_CASE("scatterbrain: half types are CUDA-only; CUDA caps and a linear memory
         const std::size_t m = static_cast<std::size_t>(std::floor(32 * std::log(32.0)));
         CHECK(ma >= out + (std::string(combine) == "corrected" ? 2 * a.rows() * m * sizeof(float) : out));
       }
+#endif
+}
+
+TEST_CASE("scatterbrain CUDA peak memory: within the CUDA model and linear in T", "[gpu][scatterbrain][sparse_cuda]") {
+  SB_REQUIRE_GPU_OR_SKIP();
+#ifdef SEABENCH_HAVE_CUDA
+  const auto* v = variant_registry::instance().find("scatterbrain");
+  REQUIRE(v);
+  auto& cx = cuda::context::instance();
+  const cudaStream_t s = cx.stream();
+  // T large enough that the features, sums and index (tens of MiB) dominate the pool's rounding.
+  std::map<std::string, std::vector<double>> peaks;
+  for (int t : {16384, 32768}) {
+    const problem shape = test::sparse_cuda::make_problem({1, 2, t, 64}, false, 64);
+    const std::size_t n = shape.qkv_elements();
+    const auto dq = test::to_device(test::normal_tensor(n, 189, 1), dtype::fp16),
+               dk = test::to_device(test::normal_tensor(n, 189, 2), dtype::fp16),
+               dv = test::to_device(test::normal_tensor(n, 189, 3), dtype::fp16);
+    for (const char* combine : {"sum", "corrected"})
+      for (bool causal : {false, true}) {
+        problem p = shape;
+        p.causal = causal;
+        p.type = dtype::fp16;
+        const auto params = v->parameters().resolve("scatterbrain", {{"combine", std::string(combine)}});
+        INFO(combine << " causal=" << causal << " T=" << t);
+        auto instance = v->instantiate(p, params, device_kind::cuda);
+        SB_CUDA_CHECK(cudaStreamSynchronize(s));
+        cx.pool().reset_peak(s);
+        {
+          cuda::device_buffer<std::byte> out(n * dtype_bytes(p.type), s);
+          run_context ctx;
+          instance->run({reinterpret_cast<const float*>(dq.data()), reinterpret_cast<const float*>(dk.data()),
+                         reinterpret_cast<const float*>(dv.data())},
+                        reinterpret_cast<float*>(out.data()), ctx);
+          SB_CUDA_CHECK(cudaStreamSynchronize(s));
+        }
+        const double peak = static_cast<double>(cx.pool().peak_used_above_reset(s));
+        const double model = static_cast<double>(cuda::cuda_analytic_memory_bytes(*v, p, params));
+        CHECK(peak <= 1.05 * model + (8 << 20));  // the model bounds what the pool handed out
+        CHECK(peak >= 0.8 * model);                // and is not loose
+        peaks[std::string(combine) + (causal ? "/causal" : "/noncausal")].push_back(peak);
+        instance.reset();
+        cx.pool().trim(s);
+      }
+  }
+  for (const auto& [name, pk] : peaks) {
+    INFO(name << ": peaks " << pk[0] << " " << pk[1]);
+    CHECK(pk[1] / pk[0] >= 1.8);  // doubling T doubles the peak (linear memory)
+    CHECK(pk[1] / pk[0] <= 2.2);
+  }
 #endif
 }
