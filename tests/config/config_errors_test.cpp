@@ -48,7 +48,7 @@ TEST_CASE("unknown variants and parameters are rejected", "[config]") {
   CHECK_THROWS_WITH(parse_config(axes + "[[variant]]\nname = \"dense\"\n[[variant]]\nname = \"dense\"\n"
                                         "[[variant]]\nname = \"foo\"\n"),
                     Contains("quick.toml: variant[2]: unknown variant 'foo' (registered: ") &&
-                        Contains("dense, dense_stream"));
+                        Contains("dense, ") && Contains("dense_stream, "));
   CHECK_THROWS_WITH(parse_config(axes + "[[variant]]\nkey_block = 1\n"),
                     Contains("variant[0]: missing key 'name'"));
   CHECK_THROWS_WITH(parse_config(axes + "[[variant]]\nname = \"dense_stream\"\nkey_blok = 64\n"),
