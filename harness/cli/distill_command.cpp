@@ -57,6 +57,15 @@ T get_or(const json& t, const char* key, T fallback) {
   }
 }
 
+/// A path from the config: relative ones are taken from the config file's folder (as in `seabench run` and
+/// `model-eval`), so a config runs the same from any working directory; absolute ones stay as they are.
+std::string config_relative(const fs::path& config_dir, const std::string& p) {
+  if (p.empty()) return p;
+  fs::path out(p);
+  if (out.is_relative()) out = config_dir / out;
+  return out.lexically_normal().string();
+}
+
 distill_config read_config(const fs::path& path) {
   std::ifstream in(path);
   if (!in) throw config_error(fmt::format("cannot read config '{}'", path.string()));
@@ -108,6 +117,8 @@ distill_config read_config(const fs::path& path) {
   c.threads = get_or<int>(t, "threads", c.threads);
   c.compare = get_or<bool>(t, "compare", c.compare);
   c.output = get_or<std::string>(t, "output", "");
+  const fs::path config_dir = fs::absolute(path).parent_path();
+  for (std::string* p : {&c.checkpoint, &c.text, &c.val_text, &c.npy, &c.output}) *p = config_relative(config_dir, *p);
   if (c.teacher != "model" && c.teacher != "npy")
     throw config_error(fmt::format("[distill] teacher = '{}': expected \"model\" or \"npy\"", c.teacher));
   if (c.teacher == "model" && (c.checkpoint.empty() || c.text.empty()))
@@ -232,7 +243,7 @@ int distill_command(const distill_command_options& o) {
   try {
     distill_config d = read_config(o.config);
     if (!o.layers.empty()) d.layers = o.layers;
-    if (!o.output.empty()) d.output = o.output.string();
+    if (!o.output.empty()) d.output = o.output.string();  // a command-line path: from the working directory
     if (d.output.empty()) throw config_error("[distill] output (or -o) names the output folder");
     if (d.layers.empty()) throw config_error("[distill] layers lists the layers to train");
     d.train.stop_after = o.stop_after;

@@ -1,5 +1,5 @@
 // `seabench distill` end to end on a small .npy teacher: outputs, thread-count independence, an
-// interrupted-and-resumed run, and config errors.
+// interrupted-and-resumed run, paths relative to the config file, and config errors.
 #include <catch2/catch.hpp>
 
 #include <vector>
@@ -79,6 +79,43 @@ TEST_CASE("distill command: writes weights, progress and recall; threads and res
   REQUIRE(resumed.exit_code == 0);
   for (const char* layer : {"layer0.safetensors", "layer1.safetensors"})
     REQUIRE(all_weights(dir.path() / "cut" / layer) == all_weights(dir.path() / "one" / layer));
+}
+
+TEST_CASE("distill command: relative paths in the config are taken from the config file's folder", "[train][cli]") {
+  test::temp_dir dir, elsewhere;
+  write_fixture(dir);
+  std::filesystem::create_directories(dir.path() / "configs" / "paper");
+  const std::string relative =
+      "[distill]\nteacher = \"npy\"\nnpy = \"../../qkv.npy\"\nlayers = [0]\nseq_len = 32\nval_fraction = 0.34\n"
+      "K = 16\nnbf = 2\nk = 4\nepochs = 1\nseed = 9\noutput = \"../../runs/rel\"\n";
+  const auto config = dir.path() / "configs" / "paper" / "rel.toml";
+  test::write_text(config, relative);
+
+  // From an unrelated working directory: the teacher is found and the output lands beside the config's tree.
+  auto r = test::run_command("cd " + elsewhere.path().string() + " && " + test::seabench("distill " + config.string()));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(std::filesystem::exists(dir.path() / "runs" / "rel" / "layer0.safetensors"));
+  REQUIRE_FALSE(std::filesystem::exists(elsewhere.path() / "runs"));
+  REQUIRE(std::filesystem::is_empty(elsewhere.path()));
+
+  // The config named by a relative path from its own tree's root, and -o (a command-line path) from the
+  // working directory: the same weights.
+  r = test::run_command("cd " + dir.path().string() + " && " +
+                        test::seabench("distill configs/paper/rel.toml -o cli-out"));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(all_weights(dir.path() / "cli-out" / "layer0.safetensors") ==
+          all_weights(dir.path() / "runs" / "rel" / "layer0.safetensors"));
+
+  // The same config moved to another tree misses the teacher, although from this working directory the
+  // names would reach it: they are read from the config's folder, not the working directory.
+  std::filesystem::create_directories(elsewhere.path() / "a" / "b");
+  test::write_text(elsewhere.path() / "a" / "b" / "rel.toml", relative);
+  r = test::run_command("cd " + (dir.path() / "configs" / "paper").string() + " && " +
+                        test::seabench("distill " + (elsewhere.path() / "a" / "b" / "rel.toml").string()));
+  REQUIRE(r.exit_code != 0);
+  REQUIRE_THAT(r.output, Catch::Contains("qkv.npy"));
 }
 
 TEST_CASE("distill command: config errors are reported before training", "[train]") {
