@@ -4,7 +4,7 @@
 //   seabench run CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
 //   seabench chart RESULTS.csv... -o OUT.png|OUT.svg [--preset NAME] [--x COL] [--y COL] [--by COL,...] [--where COL=VALUE]...
 //   seabench inspect CONFIG.toml --case CASE_ID [--head H] -o DIR
-//   seabench model-eval CONFIG.toml [-o OUT.csv] [--resume | --overwrite] [--set key=value]...
+//   seabench model-eval CONFIG.toml [-o OUT.csv] [--device auto|cpu|cuda] [--resume | --overwrite] [--set key=value]...
 //   seabench distill CONFIG.toml [-o DIR] [--layers 0,1] [--resume] [--stop-after N]
 //   seabench report RESULTS.csv... [-o OUT.md] [--format md|csv] [--layout figure|cost|stages] [--where COL=VALUE]...
 #include <cstring>
@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   model_eval->add_option("-o,--output", model_eval_opts.output, "results CSV (default: results/runs/<config>-<time>.csv)");
+  model_eval->add_option("--device", model_eval_opts.device, "auto | cpu | cuda (auto: the GPU where a variant has CUDA)");
   auto* me_resume = model_eval->add_flag("--resume", model_eval_opts.resume, "continue an existing results file");
   model_eval->add_flag("--overwrite", model_eval_opts.overwrite, "replace an existing results file")->excludes(me_resume);
   model_eval->add_option("--set", model_eval_opts.overrides, "override a config value: dotted.key=value (repeatable)");

@@ -62,6 +62,18 @@ void print_summary(const std::vector<nlohmann::json>& rows) {
   }
 }
 
+/// --device checked up front without a CUDA call: the parent forks a child per case, and a child
+/// cannot use CUDA once its parent has initialised it. Whether a GPU is visible is decided in the
+/// child (an `error` row naming the problem when cuda was asked for and there is none).
+void check_device_request(const std::string& device) {
+  if (device != "auto" && device != "cpu" && device != "cuda")
+    throw config_error(fmt::format("--device '{}' is not a device (allowed: auto, cpu, cuda)", device));
+#ifndef SEABENCH_HAVE_CUDA
+  if (device == "cuda")
+    throw config_error("--device cuda: this seabench was built without CUDA (nvcc was not found at configure time)");
+#endif
+}
+
 }  // namespace
 
 int model_eval_command(const model_eval_command_options& o) {
@@ -74,6 +86,8 @@ int model_eval_command(const model_eval_command_options& o) {
   std::vector<std::int32_t> ids;
   const fs::path output = o.output.empty() ? default_output(o.config) : o.output;
   try {
+    check_device_request(o.device);
+    if (o.in_process) validate_device_request(o.device);  // no children: the GPU can be looked for here
     plan = model::load_model_eval_plan(o.config, o.overrides);
     if (!o.resume && !o.overwrite && fs::exists(output) && fs::file_size(output) > 0)
       throw config_error(fmt::format("'{}' exists; pass --resume to continue it or --overwrite to replace it",
@@ -113,7 +127,7 @@ int model_eval_command(const model_eval_command_options& o) {
         continue;
       }
       progress.start_case(index, case_label(c));
-      auto work = [&] { return model::evaluate_case(m, ids, plan.model, c); };
+      auto work = [&] { return model::evaluate_case(m, ids, plan.model, c, o.device); };
       nlohmann::json row;
       if (o.in_process) {
         row = work();
@@ -123,9 +137,16 @@ int model_eval_command(const model_eval_command_options& o) {
         row["case_wall_s"] = f.wall_s;
       }
       if (!row.contains("model")) row["model"] = m.name;
+      // The device the case ran on is known to the case's process only (see check_device_request).
+      // A child that died before saying so ran where --device forced it (auto: the CPU is assumed).
+      const std::string forced = o.device == "cuda" ? "cuda" : "cpu";
+      const nlohmann::json ran_on = row.value("device", nlohmann::json(forced));
+      const nlohmann::json ran_on_name =
+          row.value("device_name", nlohmann::json(forced == "cpu" ? cpu_name : std::string("unknown")));
       row.update(identity_columns(c));
       row.update(env);
-      row["device_name"] = cpu_name;
+      row["device"] = ran_on;
+      row["device_name"] = ran_on_name;
       row["run_id"] = run_id;
       row["timestamp"] = utc_timestamp();
       file.append(row);

@@ -11,6 +11,7 @@ namespace sb::cli {
 struct model_eval_command_options {
   std::filesystem::path config;
   std::filesystem::path output;  ///< empty: results/runs/<config-stem>-<timestamp>.csv
+  std::string device = "auto";   ///< auto | cpu | cuda, as in `seabench run`
   bool resume = false;
   bool overwrite = false;
   bool in_process = false;

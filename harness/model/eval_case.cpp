@@ -19,7 +19,12 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/core/variant.hpp"
 #include "harness/model/perplexity.hpp"
+#include "harness/runner/device_select.hpp"
 #include "harness/runner/result_columns.hpp"
+
+#ifdef SEABENCH_HAVE_CUDA
+#include "harness/cuda/cuda_context.hpp"
+#endif
 
 namespace sb::model {
 
@@ -29,7 +34,7 @@ const std::vector<std::string>& model_eval_columns() {
 }
 
 nlohmann::json evaluate_case(const opt_model& m, std::span<const std::int32_t> ids, const model_section& section,
-                             const case_spec& c) {
+                             const case_spec& c, const std::string& device) {
   nlohmann::json row = nlohmann::json::object();
   row["model"] = m.name;
   row["model_layers"] = section.layers.empty() ? std::string("all") : fmt::format("{}", fmt::join(section.layers, ";"));
@@ -45,7 +50,13 @@ nlohmann::json evaluate_case(const opt_model& m, std::span<const std::int32_t> i
     plan.k = c.prob.k;
     plan.seed = c.prob.seed;
     plan.layers = section.layers;
-    const perplexity_result r = evaluate_perplexity(m, ids, section.seq_len, section.max_windows, plan);
+    const device_kind d = resolve_device(device, *plan.variant);
+    row["device"] = to_string(d);
+    row["device_name"] = device_name(d);
+#ifdef SEABENCH_HAVE_CUDA
+    if (d == device_kind::cuda) cuda::context::instance().set_allow_tf32(c.measure.allow_tf32);
+#endif
+    const perplexity_result r = evaluate_perplexity(m, ids, section.seq_len, section.max_windows, plan, d);
     row["status"] = "ok";
     row["nll"] = r.nll();
     row["ppl"] = r.ppl();

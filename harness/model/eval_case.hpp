@@ -20,10 +20,13 @@ namespace sb::model {
 [[nodiscard]] const std::vector<std::string>& model_eval_columns();
 
 /// Measured columns of one case: status, error, nll, ppl, tokens_evaluated, windows, model,
-/// model_layers, latency_* (per-window forward), peak_mem_bytes, threads. Exceptions become rows
-/// (unsupported, oom, error) as in the attention sweep.
+/// model_layers, latency_* (per-window forward), peak_mem_bytes, threads, device, device_name.
+/// Exceptions become rows (unsupported, oom, error) as in the attention sweep. `device` is
+/// auto | cpu | cuda as in `seabench run` (resolve_device), resolved here, in the case's process:
+/// a forking parent must not initialise CUDA, which its children could then not use.
 [[nodiscard]] nlohmann::json evaluate_case(const opt_model& m, std::span<const std::int32_t> ids,
-                                           const model_section& section, const case_spec& c);
+                                           const model_section& section, const case_spec& c,
+                                           const std::string& device = "cpu");
 
 struct forked_outcome {
   nlohmann::json row;   ///< the child's row, or status error/timeout with the reason

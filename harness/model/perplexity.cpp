@@ -9,6 +9,11 @@
 #include "harness/core/memory_tracker.hpp"
 #include "harness/model/opt_model.hpp"
 
+#ifdef SEABENCH_HAVE_CUDA
+#include "harness/cuda/cuda_context.hpp"
+#include "harness/model/opt_forward_cuda.hpp"
+#endif
+
 namespace sb::model {
 
 double perplexity_result::ppl() const { return std::exp(nll()); }
@@ -26,20 +31,20 @@ std::vector<std::span<const std::int32_t>> non_overlapping_windows(std::span<con
   return out;
 }
 
-perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::int32_t> ids, int seq_len,
-                                      int max_windows, const attention_plan& plan) {
-  const auto windows = non_overlapping_windows(ids, seq_len, max_windows);
-  for (const auto& w : windows) validate_token_ids(m, w);
-  opt_forward fwd(m, seq_len, plan);
-  auto& tracker = memory_tracker::instance();
+namespace {
+
+/// The windows through `fwd` (opt_forward or opt_forward_cuda); peak_start / peak_end bracket each
+/// window for its memory high-water mark (host tracker or device pool).
+template <typename Forward, typename PeakStart, typename PeakEnd>
+perplexity_result run_windows(Forward& fwd, const std::vector<std::span<const std::int32_t>>& windows, int seq_len,
+                              PeakStart&& peak_start, PeakEnd&& peak_end) {
   perplexity_result r;
   for (const auto& w : windows) {
-    const std::size_t live_before = tracker.current_bytes();
-    tracker.reset_peak();
+    peak_start();
     const auto start = std::chrono::steady_clock::now();
     const double nll = fwd.window_nll(w);
     r.window_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    r.peak_bytes = std::max(r.peak_bytes, tracker.peak_bytes() - live_before);
+    r.peak_bytes = std::max(r.peak_bytes, peak_end());
     if (!std::isfinite(nll))
       throw data_error(fmt::format("window {} gave a non-finite loss ({})", r.windows, nll));
     r.nll_sum += nll;
@@ -47,6 +52,35 @@ perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::i
     ++r.windows;
   }
   return r;
+}
+
+}  // namespace
+
+perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::int32_t> ids, int seq_len,
+                                      int max_windows, const attention_plan& plan, device_kind device) {
+  const auto windows = non_overlapping_windows(ids, seq_len, max_windows);
+  for (const auto& w : windows) validate_token_ids(m, w);
+  if (device == device_kind::cuda) {
+#ifdef SEABENCH_HAVE_CUDA
+    opt_forward_cuda fwd(m, seq_len, plan);
+    auto& cx = cuda::context::instance();
+    return run_windows(
+        fwd, windows, seq_len, [&] { cx.pool().reset_peak(cx.stream()); },
+        [&] { return cx.pool().peak_used_above_reset(cx.stream()); });
+#else
+    throw unsupported_case("the OPT forward pass on CUDA: this seabench was built without CUDA");
+#endif
+  }
+  opt_forward fwd(m, seq_len, plan);
+  auto& tracker = memory_tracker::instance();
+  std::size_t live_before = 0;
+  return run_windows(
+      fwd, windows, seq_len,
+      [&] {
+        live_before = tracker.current_bytes();
+        tracker.reset_peak();
+      },
+      [&] { return tracker.peak_bytes() - live_before; });
 }
 
 }  // namespace sb::model

@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "harness/core/types.hpp"
 #include "harness/model/opt_forward.hpp"
 
 namespace sb::model {
@@ -28,7 +29,12 @@ struct perplexity_result {
 };
 
 /// Evaluate `plan` over the windows. The variant is instantiated once (untimed) and reused.
+/// device_kind::cuda runs opt_forward_cuda (weights uploaded once, untimed); its peak_bytes is the
+/// device pool's used high-water mark of one forward above what was live before (the weights), and
+/// window_ms includes the upload of the window's ids and the read-back of its per-token losses.
+/// cuda in a build without CUDA throws sb::unsupported_case.
 [[nodiscard]] perplexity_result evaluate_perplexity(const opt_model& m, std::span<const std::int32_t> ids,
-                                                    int seq_len, int max_windows, const attention_plan& plan);
+                                                    int seq_len, int max_windows, const attention_plan& plan,
+                                                    device_kind device = device_kind::cpu);
 
 }  // namespace sb::model
