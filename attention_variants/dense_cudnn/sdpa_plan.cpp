@@ -185,13 +185,15 @@ sdpa_plan::sdpa_plan(cudnnHandle_t handle, const sdpa_shape& s)
   const descriptor& centred = g.virtual_tensor(score_dims, score_strides, f32);
   const descriptor& e = g.virtual_tensor(score_dims, score_strides, f32);
   const descriptor& row_sum = g.virtual_tensor(row_dims, row_strides, f32);
+  const descriptor& log_sum = g.virtual_tensor(row_dims, row_strides, f32);
+  const descriptor& stats = g.virtual_tensor(row_dims, row_strides, f32);
   const descriptor& p = g.virtual_tensor(score_dims, score_strides, io);  // the backend wants P in the I/O type
   g.reduction(CUDNN_REDUCE_TENSOR_MAX, *last, row_max);
   g.pointwise(CUDNN_POINTWISE_SUB, f32, *last, &row_max, centred);
   g.pointwise(CUDNN_POINTWISE_EXP, f32, centred, nullptr, e);
   g.reduction(CUDNN_REDUCE_TENSOR_ADD, e, row_sum);
-  // No stats (m + log z) branch: it is for training, and a virtual output nothing consumes leaves the
-  // graph off the fused inference pattern (cudnn-frontend emits it only when stats are requested).
+  g.pointwise(CUDNN_POINTWISE_LOG, f32, row_sum, nullptr, log_sum);
+  g.pointwise(CUDNN_POINTWISE_ADD, f32, row_max, &log_sum, stats);
   g.pointwise(CUDNN_POINTWISE_DIV, f32, e, &row_sum, p);
   g.matmul(p, v, o);
 

@@ -6,7 +6,7 @@
 //   S = Q·Kᵀ (matmul, fp32) → S·τ (pointwise MUL, τ by value)
 //   [causal: row = GEN_INDEX(axis 2), col = GEN_INDEX(axis 3), keep = row ≥ col,
 //            S = BINARY_SELECT(S, lowest float, keep)]
-//   m = max_j S (reduction) → E = exp(S − m) → z = Σ_j E (reduction) (no stats: inference)
+//   m = max_j S (reduction) → E = exp(S − m) → z = Σ_j E (reduction) → stats = m + log z (virtual)
 //   P = E / z in the I/O type → O = P·V (matmul)
 // Every intermediate is virtual: the engine fuses the graph or the plan does not finalise. Q, K, V, O
 // are [B, H, T, D] row-major fp16 or bf16 (Kᵀ is K seen with swapped strides).
