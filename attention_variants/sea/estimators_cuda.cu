@@ -25,6 +25,8 @@ constexpr int row_threads = 128;
 constexpr int max_head_dim = 1024;
 constexpr int max_hist_fine_bins = 8192;   // fine histogram of one row in shared memory (32 KiB)
 constexpr std::size_t max_dynamic_shared = 48 << 10;  // without opting in to more
+// The 48 KiB default is per block, static and dynamic together: the hist row kernels' fred[32] and dred[32].
+constexpr std::size_t hist_static_shared = 32 * sizeof(float) + 32 * sizeof(double);
 constexpr int max_shared_K = 2048;         // oracle: bounds + fp64 masses in shared memory; pooled causal: K+1 fp64
 
 __host__ __device__ inline std::size_t sz(long long x) { return static_cast<std::size_t>(x); }
@@ -497,8 +499,8 @@ class hist_estimator final : public estimator {
     const favor::projection w = favor::draw_projection(p.seed, performer_features(p.head_dim, c.nbf), p.head_dim);
     m_m = w.m;
     const std::size_t row_shared = (sz(p.head_dim) + w.m + (p.causal ? hist_fine_bins(p.seq_len, c.K) : 0)) * 4;
-    if (row_shared > max_dynamic_shared)
-      throw unsupported_case("sea on CUDA: performer_hist with head_dim + features (+ fine bins) above 12288 floats");
+    if (row_shared + hist_static_shared > max_dynamic_shared)
+      throw unsupported_case("sea on CUDA: performer_hist with head_dim + features (+ fine bins) above 12192 floats");
     m_W = upload_sync(w.w);
     if (p.causal) {
       m_F = hist_fine_bins(p.seq_len, c.K);

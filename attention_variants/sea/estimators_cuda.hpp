@@ -35,8 +35,8 @@ class estimator {
 };
 
 /// The configured backend on the device. Throws sb::unsupported_case for estimator = performer and for
-/// shapes the kernels do not take (head_dim > 1024; performer_hist with more than 12288 fine bins; oracle
-/// and pooled-causal with K > 4096).
+/// shapes the kernels do not take (head_dim > 1024; performer_hist with head_dim + features (+ fine bins)
+/// above 12192 floats of shared memory or, causal, more than 8192 fine bins; oracle and pooled-causal with K > 2048).
 [[nodiscard]] std::unique_ptr<estimator> make_estimator(const problem& p, const config& c);
 
 /// Device bytes estimate() allocates beyond Â (its scratch; host arithmetic only). The set-up buffers made
