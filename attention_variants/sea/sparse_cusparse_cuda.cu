@@ -164,6 +164,9 @@ void cusparse_attention::run(const problem& p, const config& c, const void* q, c
   SB_CUDA_CHECK_LAUNCH();
 
   cuda::device_buffer<float> scores(alloc, stream);
+  // cuSPARSE documents SDDMM as C = α·(A·B)∘spy(C) + β·C without promising that β = 0 skips reading C;
+  // a pool buffer may hold NaN from an earlier case and 0·NaN = NaN, so the values start at zero.
+  SB_CUDA_CHECK(cudaMemsetAsync(scores.data(), 0, alloc * sizeof(float), stream));
   cuda::device_buffer<std::uint8_t> probs(alloc * dtype_bytes(p.type), stream);
   const cudaDataType_t et = cuda_type(p.type);
   const std::size_t elem = dtype_bytes(p.type), head_elems = static_cast<std::size_t>(T) * d;
