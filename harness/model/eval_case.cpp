@@ -63,6 +63,7 @@ nlohmann::json evaluate_case(const opt_model& m, std::span<const std::int32_t> i
     row["tokens_evaluated"] = r.tokens;
     row["windows"] = r.windows;
     row["peak_mem_bytes"] = r.peak_bytes;
+    for (const auto& [name, mean] : r.extras) row[name] = mean;
     add_latency_columns(row, r.window_ms, "windows", 0.0);
     row.erase("gflops_per_s");  // no FLOP model for the whole network
   } catch (const out_of_memory& e) {

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "harness/core/params.hpp"
@@ -32,6 +34,13 @@ struct attention_plan {
 [[nodiscard]] std::uint64_t layer_seed(std::uint64_t case_seed, int layer);
 /// `params` with every `{layer}` in a text value replaced by the layer index.
 [[nodiscard]] param_set params_for_layer(const param_set& params, int layer);
+/// Per variant call (window × variant layer) values of each extra column, in call order.
+using call_extras = std::map<std::string, std::vector<double>>;
+/// Run one variant call and append its run_context::extras to `into`; a variant that exposes its
+/// support lists its keys on every call (inside the timed forward), giving `keys_per_query` as in
+/// `seabench run`, where the measured support also wins over a reported value.
+void run_variant_call(attention_instance& inst, bool exposes_support, qkv_view in, float* out, call_extras& into);
+
 /// The attention problem one layer poses for a window of seq_len tokens: batch 1, the checkpoint's
 /// heads and head_dim, causal, fp32.
 [[nodiscard]] problem layer_problem(const opt_config& c, int seq_len, std::optional<int> k, std::uint64_t seed);
@@ -59,6 +68,8 @@ class opt_forward {
   std::function<void(int, const float*, const float*, const float*)> on_attention_inputs;
   /// Stop after this layer (−1 = run every layer); for capturing inputs without the rest.
   int last_layer = -1;
+  /// Extras of every variant call so far (run_variant_call).
+  call_extras attention_extras;
 
  private:
   struct buffers;

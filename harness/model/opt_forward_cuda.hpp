@@ -45,6 +45,8 @@ class opt_forward_cuda {
   /// Called with (layer, q, k, v), host copies [H, T, D] each, q unscaled, before that layer's
   /// attention runs (a device-to-host copy per layer while set).
   std::function<void(int, const float*, const float*, const float*)> on_attention_inputs;
+  /// Extras of every variant call so far (run_variant_call).
+  call_extras attention_extras;
 
  private:
   struct device_weights;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <numeric>
 
 #include <fmt/format.h>
 
@@ -51,6 +52,8 @@ perplexity_result run_windows(Forward& fwd, const std::vector<std::span<const st
     r.tokens += seq_len - 1;
     ++r.windows;
   }
+  for (const auto& [name, values] : fwd.attention_extras)
+    r.extras[name] = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
   return r;
 }
 

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct perplexity_result {
   int windows = 0;
   std::vector<double> window_ms;  ///< wall time of each window's whole forward pass (embedding to loss)
   std::size_t peak_bytes = 0;   ///< largest tracked-memory high-water mark of one forward, above what was live before
+  /// Each variant extra (and keys_per_query) as the mean over every variant call: windows × layers.
+  std::map<std::string, double> extras;
   [[nodiscard]] double nll() const { return tokens ? nll_sum / static_cast<double>(tokens) : 0; }
   [[nodiscard]] double ppl() const;
 };
