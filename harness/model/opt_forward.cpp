@@ -129,12 +129,12 @@ problem layer_problem(const opt_config& c, int seq_len, std::optional<int> k, st
   return p;
 }
 
-void run_variant_call(attention_instance& inst, bool exposes_support, qkv_view in, float* out, call_extras& into) {
+void run_variant_call(attention_instance& inst, bool list_support, qkv_view in, float* out, call_extras& into) {
   attention_support support;
   run_context ctx;
-  if (exposes_support) ctx.support = &support;
+  if (list_support) ctx.support = &support;
   inst.run(in, out, ctx);
-  if (exposes_support && support.rows() > 0)
+  if (list_support && support.rows() > 0)
     ctx.extras["keys_per_query"] = static_cast<double>(support.cols.size()) / static_cast<double>(support.rows());
   for (const auto& [name, value] : ctx.extras) into[name].push_back(value);
 }
@@ -207,7 +207,7 @@ bool opt_forward::hidden_states(std::span<const std::int32_t> window, buffers& b
     if (on_attention_inputs) on_attention_inputs(l, b.qh.data(), b.kh.data(), b.vh.data());
     if (l == last_layer) return false;
     if (auto& inst = m_instances[static_cast<std::size_t>(l)]) {
-      run_variant_call(*inst, m_plan.variant->caps().exposes_support, qkv_view{b.qh.data(), b.kh.data(), b.vh.data()},
+      run_variant_call(*inst, list_support && m_plan.variant->caps().exposes_support, qkv_view{b.qh.data(), b.kh.data(), b.vh.data()},
                        b.oh.data(), attention_extras);
     } else {
       exact_causal_attention(H, T, D, b.qh.data(), b.kh.data(), b.vh.data(), b.oh.data());

@@ -36,10 +36,10 @@ struct attention_plan {
 [[nodiscard]] param_set params_for_layer(const param_set& params, int layer);
 /// Per variant call (window × variant layer) values of each extra column, in call order.
 using call_extras = std::map<std::string, std::vector<double>>;
-/// Run one variant call and append its run_context::extras to `into`; a variant that exposes its
-/// support lists its keys on every call (inside the timed forward), giving `keys_per_query` as in
-/// `seabench run`, where the measured support also wins over a reported value.
-void run_variant_call(attention_instance& inst, bool exposes_support, qkv_view in, float* out, call_extras& into);
+/// Run one variant call and append its run_context::extras to `into`. With `list_support` the variant
+/// also lists the keys it attended, giving `keys_per_query` as in `seabench run` (the measured support
+/// wins over a reported value); callers ask for it only on an untimed call, since listing costs time.
+void run_variant_call(attention_instance& inst, bool list_support, qkv_view in, float* out, call_extras& into);
 
 /// The attention problem one layer poses for a window of seq_len tokens: batch 1, the checkpoint's
 /// heads and head_dim, causal, fp32.
@@ -70,6 +70,8 @@ class opt_forward {
   int last_layer = -1;
   /// Extras of every variant call so far (run_variant_call).
   call_extras attention_extras;
+  /// Variants that expose their support list it in the following calls (set for an untimed window).
+  bool list_support = false;
 
  private:
   struct buffers;

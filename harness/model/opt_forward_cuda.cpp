@@ -198,7 +198,7 @@ void opt_forward_cuda::hidden_states(std::span<const std::int32_t> window, buffe
       on_attention_inputs(l, q.data(), k.data(), v.data());
     }
     if (auto& inst = m_instances[static_cast<std::size_t>(l)]) {
-      run_variant_call(*inst, m_plan.variant->caps().exposes_support, qkv_view{b.qh.data(), b.kh.data(), b.vh.data()},
+      run_variant_call(*inst, list_support && m_plan.variant->caps().exposes_support, qkv_view{b.qh.data(), b.kh.data(), b.vh.data()},
                        b.oh.data(), attention_extras);
       bind_cublas();  // the variant may have bound its own workspace or math mode
     } else {

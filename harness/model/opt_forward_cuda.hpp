@@ -47,6 +47,8 @@ class opt_forward_cuda {
   std::function<void(int, const float*, const float*, const float*)> on_attention_inputs;
   /// Extras of every variant call so far (run_variant_call).
   call_extras attention_extras;
+  /// Variants that expose their support list it in the following calls (set for an untimed window).
+  bool list_support = false;
 
  private:
   struct device_weights;
