@@ -91,9 +91,7 @@ class cosformer_variant final : public attention_variant, public cuda::device_me
       throw unsupported_case("cosformer: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("cosformer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("cosformer", p);
     return std::make_unique<cosformer_instance>(p, chunk_rows(params, p.seq_len));
   }
 };

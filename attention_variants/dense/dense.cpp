@@ -94,9 +94,7 @@ class dense_variant final : public attention_variant {
       throw unsupported_case("dense: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("dense on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("dense", p);
     return std::make_unique<dense_instance>(p);
   }
 };

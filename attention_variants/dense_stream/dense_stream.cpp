@@ -147,9 +147,7 @@ class dense_stream_variant final : public attention_variant, public cuda::device
       throw unsupported_case("dense_stream: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("dense_stream on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("dense_stream", p);
     return std::make_unique<dense_stream_instance>(p, static_cast<int>(params.get_int("query_block")),
                                                    static_cast<int>(params.get_int("key_block")));
   }

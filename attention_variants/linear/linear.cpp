@@ -105,9 +105,7 @@ class linear_variant final : public attention_variant, public cuda::device_memor
       throw unsupported_case("linear: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("linear on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("linear", p);
     return std::make_unique<linear_instance>(p, make_config(params));
   }
 };

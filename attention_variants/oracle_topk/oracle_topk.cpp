@@ -158,9 +158,7 @@ class oracle_topk_variant final : public attention_variant, public cuda::device_
       throw unsupported_case("oracle_topk: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("oracle_topk on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("oracle_topk", p);
     return std::make_unique<oracle_topk_instance>(p);
   }
 };

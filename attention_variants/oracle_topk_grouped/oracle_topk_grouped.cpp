@@ -235,9 +235,7 @@ class oracle_topk_grouped_variant final : public attention_variant, public cuda:
       throw unsupported_case("oracle_topk_grouped: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("oracle_topk_grouped on the CPU computes in fp32 only; dtype " +
-                             std::string(to_string(p.type)) + " runs on CUDA");
+    require_cpu_fp32("oracle_topk_grouped", p);
     return std::make_unique<oracle_topk_grouped_instance>(p);
   }
 };

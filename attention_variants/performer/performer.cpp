@@ -135,9 +135,7 @@ class performer_variant final : public attention_variant, public cuda::device_me
       throw unsupported_case("performer: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("performer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("performer", p);
     return std::make_unique<performer_instance>(p, c);
   }
 };

@@ -137,9 +137,7 @@ class reformer_variant final : public attention_variant, public cuda::device_mem
       throw unsupported_case("reformer: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("reformer on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("reformer", p);
     return std::make_unique<reformer_instance>(p, make_config(p, params));
   }
 };

@@ -96,9 +96,7 @@ class sea_variant final : public attention_variant, public cuda::device_memory_m
       throw unsupported_case("sea: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("sea on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("sea", p);
     return std::make_unique<sea::pipeline>(p, sea::make_config(p, params));
   }
 };

@@ -160,9 +160,7 @@ class sinkhorn_variant final : public attention_variant, public cuda::device_mem
       throw unsupported_case("sinkhorn: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("sinkhorn on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("sinkhorn", p);
     return std::make_unique<sinkhorn_instance>(p, make_config(p, params));
   }
 };

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/core/errors.hpp"
+
 namespace sb {
 
 std::string_view to_string(k_usage u) {
@@ -22,6 +24,12 @@ double dense_equivalent_flops(const problem& p) {
   const double t = p.seq_len;
   const double f = 4.0 * p.batch * p.heads * t * t * p.head_dim;
   return p.causal ? f / 2 : f;
+}
+
+void require_cpu_fp32(std::string_view variant, const problem& p) {
+  if (p.type != dtype::fp32)
+    throw unsupported_case(
+        fmt::format("{} on the CPU computes in fp32 only; dtype {} runs on CUDA", variant, to_string(p.type)));
 }
 
 std::optional<std::string> unsupported_reason(const attention_variant& v, const problem& p,

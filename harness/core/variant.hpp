@@ -113,6 +113,10 @@ class attention_variant {
 /// Dense-equivalent FLOPs (FlashAttention's benchmark convention).
 [[nodiscard]] double dense_equivalent_flops(const problem& p);
 
+/// CPU instances compute in fp32; half types run on CUDA. Throws sb::unsupported_case naming the
+/// variant and the dtype otherwise (called by each variant's CPU instantiate()).
+void require_cpu_fp32(std::string_view variant, const problem& p);
+
 /// Why `v` cannot run `p` on `device` from its capabilities and check(), or nullopt.
 [[nodiscard]] std::optional<std::string> unsupported_reason(const attention_variant& v, const problem& p,
                                                             const param_set& params, device_kind device);
