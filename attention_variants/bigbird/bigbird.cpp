@@ -56,13 +56,13 @@ class bigbird_instance final : public attention_instance {
   int m_max_row;
 };
 
+#ifdef SEABENCH_HAVE_CUDA
 /// Every row's keys, one pattern per head (the batch shares the layout).
 sparse::row_key_pattern plan_rows(const bigbird::layout& l) {
   return sparse::row_key_pattern::build(l.t, l.heads, l.max_row(),
                                         [&](int h, int i, std::int32_t* buf) { return l.row(h, i, buf); });
 }
 
-#ifdef SEABENCH_HAVE_CUDA
 class bigbird_cuda_instance final : public attention_instance {
  public:
   bigbird_cuda_instance(const problem& p, const bigbird::layout& l)
@@ -164,9 +164,7 @@ class bigbird_variant final : public attention_variant, public cuda::device_memo
       throw unsupported_case("bigbird: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("bigbird on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("bigbird", p);
     return std::make_unique<bigbird_instance>(p, layout_for(p, params));
   }
 };

@@ -46,9 +46,11 @@ scatterbrain_config make_config(const problem& p, const param_set& params) {
   return c;
 }
 
+#ifdef SEABENCH_HAVE_CUDA
 scatterbrain_cuda::settings cuda_settings(const scatterbrain_config& c) {
   return {.corrected = c.corrected, .lsh = c.lsh, .features = c.m, .kernel = c.s.kernel, .norms = c.norms};
 }
+#endif
 
 /// Slots for one row's support: every round's window plus the row itself.
 std::size_t support_capacity(const lsh::config& l) {
@@ -260,9 +262,7 @@ class scatterbrain_variant final : public attention_variant, public cuda::device
       throw unsupported_case("scatterbrain: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("scatterbrain on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("scatterbrain", p);
     return std::make_unique<scatterbrain_instance>(p, make_config(p, params));
   }
 };

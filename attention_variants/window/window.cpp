@@ -93,12 +93,12 @@ class window_instance final : public attention_instance {
   window_shape m_w;
 };
 
+#ifdef SEABENCH_HAVE_CUDA
 /// Every row's keys as one pattern shared by all heads.
 sparse::row_key_pattern plan_rows(const window_shape& w) {
   return sparse::row_key_pattern::build(w.t, 1, w.max_row(), [&](int, int i, std::int32_t* buf) { return w.row(i, buf); });
 }
 
-#ifdef SEABENCH_HAVE_CUDA
 class window_cuda_instance final : public attention_instance {
  public:
   window_cuda_instance(const problem& p, const param_set& params)
@@ -181,9 +181,7 @@ class window_variant final : public attention_variant, public cuda::device_memor
       throw unsupported_case("window: this build has no CUDA");
 #endif
     }
-    if (p.type != dtype::fp32)
-      throw unsupported_case("window on the CPU computes in fp32 only; dtype " + std::string(to_string(p.type)) +
-                             " runs on CUDA");
+    require_cpu_fp32("window", p);
     return std::make_unique<window_instance>(p, params);
   }
 };
