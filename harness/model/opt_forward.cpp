@@ -147,36 +147,48 @@ struct opt_forward::buffers {
         oh(std::size_t(T) * C), ffn(std::size_t(T) * F) {}
 };
 
-opt_forward::opt_forward(const opt_model& m, int seq_len, attention_plan plan)
-    : m_model(m), m_seq_len(seq_len), m_plan(std::move(plan)) {
+void prepare_plan(const opt_model& m, int seq_len, attention_plan& plan) {
   const opt_config& c = m.config;
   if (seq_len < 2) throw config_error(fmt::format("window length {} is too short (at least 2 tokens)", seq_len));
   if (seq_len > c.max_positions)
     throw data_error(fmt::format("window length {} exceeds the {} positions of '{}' (max_position_embeddings)", seq_len,
                                  c.max_positions, m.name));
-  for (int l : m_plan.layers)
+  for (int l : plan.layers)
     if (l < 0 || l >= c.num_layers)
       throw config_error(fmt::format("layer {} does not exist: '{}' has layers 0 .. {}", l, m.name, c.num_layers - 1));
-  m_instances.resize(static_cast<std::size_t>(c.num_layers));
-  if (!m_plan.variant) return;
-  // Fill defaults and validate, so callers may pass only the parameters they set.
-  m_plan.params = m_plan.variant->parameters().resolve(std::string(m_plan.variant->name()), m_plan.params.values());
+  if (plan.variant)
+    plan.params = plan.variant->parameters().resolve(std::string(plan.variant->name()), plan.params.values());
+}
+
+bool plan_uses_variant(const attention_plan& plan, int layer) {
+  if (!plan.variant) return false;
+  return plan.layers.empty() || std::find(plan.layers.begin(), plan.layers.end(), layer) != plan.layers.end();
+}
+
+std::vector<std::unique_ptr<attention_instance>> instantiate_layers(const opt_model& m, int seq_len,
+                                                                    const attention_plan& plan, device_kind device) {
+  const opt_config& c = m.config;
+  std::vector<std::unique_ptr<attention_instance>> instances(static_cast<std::size_t>(c.num_layers));
   for (int l = 0; l < c.num_layers; ++l) {
-    if (!uses_variant(l)) continue;
-    const problem p = layer_problem(c, seq_len, m_plan.k, layer_seed(m_plan.seed, l));
-    const param_set params = params_for_layer(m_plan.params, l);
-    if (auto why = unsupported_reason(*m_plan.variant, p, params, device_kind::cpu))
+    if (!plan_uses_variant(plan, l)) continue;
+    const problem p = layer_problem(c, seq_len, plan.k, layer_seed(plan.seed, l));
+    const param_set params = params_for_layer(plan.params, l);
+    if (auto why = unsupported_reason(*plan.variant, p, params, device))
       throw unsupported_case(fmt::format("layer {}: {}", l, *why));
-    m_instances[static_cast<std::size_t>(l)] = m_plan.variant->instantiate(p, params, device_kind::cpu);
+    instances[static_cast<std::size_t>(l)] = plan.variant->instantiate(p, params, device);
   }
+  return instances;
+}
+
+opt_forward::opt_forward(const opt_model& m, int seq_len, attention_plan plan)
+    : m_model(m), m_seq_len(seq_len), m_plan(std::move(plan)) {
+  prepare_plan(m, seq_len, m_plan);
+  m_instances = instantiate_layers(m, seq_len, m_plan, device_kind::cpu);
 }
 
 opt_forward::~opt_forward() = default;
 
-bool opt_forward::uses_variant(int layer) const {
-  if (!m_plan.variant) return false;
-  return m_plan.layers.empty() || std::find(m_plan.layers.begin(), m_plan.layers.end(), layer) != m_plan.layers.end();
-}
+bool opt_forward::uses_variant(int layer) const { return plan_uses_variant(m_plan, layer); }
 
 void opt_forward::check_window(std::span<const std::int32_t> window) const {
   if (static_cast<int>(window.size()) != m_seq_len)

@@ -41,6 +41,17 @@ using call_extras = std::map<std::string, std::vector<double>>;
 /// wins over a reported value); callers ask for it only on an untimed call, since listing costs time.
 void run_variant_call(attention_instance& inst, bool list_support, qkv_view in, float* out, call_extras& into);
 
+/// Checks the window length and the plan's layers against the checkpoint and fills the plan's parameter
+/// defaults (callers may pass only what they set); throws sb::config_error / sb::data_error naming it.
+void prepare_plan(const opt_model& m, int seq_len, attention_plan& plan);
+/// Whether `layer` runs the plan's variant (the others run exact attention).
+[[nodiscard]] bool plan_uses_variant(const attention_plan& plan, int layer);
+/// The variant's instance for every layer that runs it on `device`, null for exact layers; throws
+/// sb::unsupported_case naming the layer when the variant cannot run it there.
+[[nodiscard]] std::vector<std::unique_ptr<attention_instance>> instantiate_layers(const opt_model& m, int seq_len,
+                                                                                  const attention_plan& plan,
+                                                                                  device_kind device);
+
 /// The attention problem one layer poses for a window of seq_len tokens: batch 1, the checkpoint's
 /// heads and head_dim, causal, fp32.
 [[nodiscard]] problem layer_problem(const opt_config& c, int seq_len, std::optional<int> k, std::uint64_t seed);

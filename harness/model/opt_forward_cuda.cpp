@@ -71,22 +71,10 @@ struct opt_forward_cuda::buffers {
 
 opt_forward_cuda::opt_forward_cuda(const opt_model& m, int seq_len, attention_plan plan)
     : m_model(m), m_seq_len(seq_len), m_plan(std::move(plan)) {
-  const opt_config& c = m.config;
-  if (seq_len < 2) throw config_error(fmt::format("window length {} is too short (at least 2 tokens)", seq_len));
-  if (seq_len > c.max_positions)
-    throw data_error(fmt::format("window length {} exceeds the {} positions of '{}' (max_position_embeddings)", seq_len,
-                                 c.max_positions, m.name));
-  for (int l : m_plan.layers)
-    if (l < 0 || l >= c.num_layers)
-      throw config_error(fmt::format("layer {} does not exist: '{}' has layers 0 .. {}", l, m.name, c.num_layers - 1));
-  m_instances.resize(static_cast<std::size_t>(c.num_layers));
-  if (m_plan.variant) {
-    const std::string name(m_plan.variant->name());
-    if (!m_plan.variant->caps().cuda)
-      throw unsupported_case(fmt::format("variant '{}' has no CUDA implementation; evaluate it on the CPU "
-                                         "(--device cpu)", name));
-    m_plan.params = m_plan.variant->parameters().resolve(name, m_plan.params.values());
-  }
+  prepare_plan(m, seq_len, m_plan);
+  if (m_plan.variant && !m_plan.variant->caps().cuda)
+    throw unsupported_case(fmt::format("variant '{}' has no CUDA implementation; evaluate it on the CPU "
+                                       "(--device cpu)", m_plan.variant->name()));
 
   auto& cx = cuda::context::instance();
   const cudaStream_t s = cx.stream();
@@ -106,23 +94,12 @@ opt_forward_cuda::opt_forward_cuda(const opt_model& m, int seq_len, attention_pl
   w.cublas_workspace = cuda::device_buffer<std::uint8_t>(cublas_workspace_bytes, s);
   SB_CUDA_CHECK(cudaStreamSynchronize(s));  // the host vectors may go away after this
 
-  if (!m_plan.variant) return;
-  for (int l = 0; l < c.num_layers; ++l) {
-    if (!uses_variant(l)) continue;
-    const problem p = layer_problem(c, seq_len, m_plan.k, layer_seed(m_plan.seed, l));
-    const param_set params = params_for_layer(m_plan.params, l);
-    if (auto why = unsupported_reason(*m_plan.variant, p, params, device_kind::cuda))
-      throw unsupported_case(fmt::format("layer {}: {}", l, *why));
-    m_instances[static_cast<std::size_t>(l)] = m_plan.variant->instantiate(p, params, device_kind::cuda);
-  }
+  m_instances = instantiate_layers(m, seq_len, m_plan, device_kind::cuda);
 }
 
 opt_forward_cuda::~opt_forward_cuda() = default;
 
-bool opt_forward_cuda::uses_variant(int layer) const {
-  if (!m_plan.variant) return false;
-  return m_plan.layers.empty() || std::find(m_plan.layers.begin(), m_plan.layers.end(), layer) != m_plan.layers.end();
-}
+bool opt_forward_cuda::uses_variant(int layer) const { return plan_uses_variant(m_plan, layer); }
 
 void opt_forward_cuda::check_window(std::span<const std::int32_t> window) const {
   if (static_cast<int>(window.size()) != m_seq_len)
