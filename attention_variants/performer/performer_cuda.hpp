@@ -27,10 +27,18 @@ namespace sb::performer_cuda {
 
 #include <cuda_runtime_api.h>
 
+#include "harness/cuda/device_buffer.hpp"
+
 namespace sb::performer_cuda {
 
 [[nodiscard]] std::unique_ptr<attention_instance> make_instance(const problem& p, int m, favor::kernel_kind kernel,
                                                                 favor::row_norms norms);
+
+/// a [rows, m] = d^{-1/4}·X·Wᵀ for X [rows, d] fp32 and the projection W [m, d] on the device: one cuBLAS
+/// GEMM over all rows on the context's stream, with `workspace` as cuBLAS's workspace and TF32 tensor
+/// cores only when `tf32` (performer's and scatterbrain's features share it).
+void project(const float* w, int m, int d, const float* x, std::int64_t rows, float* a, bool tf32,
+             cuda::device_buffer<std::uint8_t>& workspace);
 
 // Kernels (performer_kernels.cu). Rows are [rows, m] exponents or features, x is [rows, d] fp32.
 

@@ -172,21 +172,9 @@ class corrected_instance final : public attention_instance {
   }
 
  private:
-  /// a [rows, m] = d^{-1/4}·X·Wᵀ for X [rows, d] fp32 (performer_cuda.cpp's GEMM).
   void project(const float* x, std::int64_t rows, float* a) {
-    auto& cx = cuda::context::instance();
-    const cublasHandle_t h = cx.cublas();
-    SB_CUBLAS_CHECK(cublasSetStream(h, cx.stream()));  // resets the workspace: set both on every call
-    SB_CUBLAS_CHECK(cublasSetWorkspace(h, m_workspace.data(), m_workspace.bytes()));
-    SB_CUBLAS_CHECK(cublasSetMathMode(h, CUBLAS_DEFAULT_MATH));
-    const int m = m_host_w.m, d = m_host_w.d;
-    const float scale = static_cast<float>(std::pow(static_cast<double>(d), -0.25)), zero = 0.0f;
-    const cublasComputeType_t compute =
-        m_p.type == dtype::fp32 && m_tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    // Row-major a = s·X·Wᵀ ([rows, m]) is the column-major m×rows product W_cmᵀ·X_cm.
-    SB_CUBLAS_CHECK(cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, static_cast<int>(rows), d, &scale, m_w.data(),
-                                 CUDA_R_32F, d, x, CUDA_R_32F, d, &zero, a, CUDA_R_32F, m, compute,
-                                 CUBLAS_GEMM_DEFAULT));
+    performer_cuda::project(m_w.data(), m_host_w.m, m_host_w.d, x, rows, a, m_p.type == dtype::fp32 && m_tf32,
+                            m_workspace);
   }
 
   problem m_p;
